@@ -1,0 +1,68 @@
+# Neural Audio Lab — every command creates or refreshes .venv itself.
+#   make demo   run every notebook top to bottom in quick mode (results under outputs/)
+#   make test   run the whole test suite (notebooks included)
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TORCH_VERSION ?= 2.13.0
+REQS := requirements.txt requirements-dev.txt requirements-nodeps.txt pyproject.toml
+PYTEST_ARGS ?=
+
+.PHONY: demo test lab bench env system-deps lint clean help install-here
+
+help:
+	@echo "make demo | test | lab | bench | lint | system-deps | clean"
+
+# pip on some machines repeats a harmless "Location ... is ignored" warning per package; hide only that.
+QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+.SHELLFLAGS := -o pipefail -c
+
+# install_into(python): the one install recipe, used for .venv and for Colab (`make install-here`).
+define install_into
+	$(1) -m pip install -q --upgrade pip "setuptools<81" wheel $(QUIET)
+	@# A machine without torch gets the CPU wheel; an existing torch (e.g. Colab's CUDA build) is kept.
+	@$(1) -c "import torch" 2>/dev/null || $(1) -m pip install -q torch==$(TORCH_VERSION) $(QUIET)
+	$(1) -m pip install -q -r requirements.txt $(2) $(QUIET)
+	$(1) -m pip install -q --no-deps --no-build-isolation -r requirements-nodeps.txt $(QUIET)
+	$(1) -m pip install -q --no-deps --no-build-isolation -e . $(QUIET)
+endef
+
+# The environment is rebuilt only when a requirements file changes (the stamp is older).
+$(STAMP): $(REQS)
+	@test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	$(call install_into,$(VPY),-r requirements-dev.txt)
+	$(VPY) -m ipykernel install --sys-prefix --name neural-audio-lab --display-name "Neural Audio Lab (.venv)" >/dev/null
+	@touch $(STAMP)
+
+# Install into the current Python (Colab, or an environment you manage yourself).
+install-here:
+	$(call install_into,python3,)
+
+env: $(STAMP)
+
+demo: $(STAMP)
+	$(VPY) -m helpers.notebooks --quick --output-dir outputs/notebooks
+
+test: $(STAMP)
+	$(VPY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VPY) -m ruff check .
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/ 2>/dev/null || ($(VPY) -m pip install -q jupyterlab && $(VENV)/bin/jupyter lab notebooks/)
+
+bench: $(STAMP)
+	$(VPY) -m helpers.bench
+
+# Optional system tools; everything works without them through Python fallbacks.
+system-deps:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			abcmidi timidity timgm6mb-soundfont fluidsynth >/dev/null && echo "system tools installed"; \
+	else echo "system-deps: needs root and apt-get; skipping (Python fallbacks will be used)"; fi
+
+clean:
+	rm -rf outputs/* checkpoints/* $(VENV)

@@ -1,0 +1,33 @@
+"""Test-suite set-up: every generated file goes to a temporary folder, tracking stays offline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Set before any helper runs so notebook kernels (subprocesses) inherit the same folders.
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="nal-run-"))
+    for name, sub in (("NAL_DATA", "data"), ("NAL_CHECKPOINTS", "checkpoints"), ("NAL_OUTPUTS", "outputs")):
+        os.environ[name] = str(base / sub)
+    os.environ["NAL_TRACKING"] = "offline"
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def sine() -> np.ndarray:
+    """One second of a 440 Hz sine at -6 dBFS, 48 kHz, float32."""
+    t = np.arange(48_000) / 48_000
+    return (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
