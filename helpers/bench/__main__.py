@@ -1,0 +1,42 @@
+"""``python -m helpers.bench [PART ...] [--quick]``: run benchmark parts (default: all that exist)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+
+from helpers.atomic import write_json
+from helpers.bench import PARTS
+from helpers.paths import outputs_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__)
+    parser.add_argument("parts", nargs="*", choices=[*PARTS, []], help=f"parts to run (default: {', '.join(PARTS)})")
+    parser.add_argument("--quick", action="store_true", help="tiny budgets: checks the benchmark runs, not the figures")
+    args = parser.parse_args(argv)
+    results = {}
+    for part in args.parts or PARTS:
+        try:
+            module = importlib.import_module(f"helpers.bench.{part}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"helpers.bench.{part}":
+                print(f"[{part}] not available yet")
+                continue
+            raise
+        print(f"\n=== bench: {part} ===", flush=True)
+        start = time.perf_counter()
+        results[part] = module.run(quick=args.quick)
+        print(f"[{part}] done in {time.perf_counter() - start:.0f} s")
+    path = write_json(outputs_dir("bench", "results.json"), results)
+    print(f"\nresults written to {path}")
+    json.dump(results, sys.stdout, indent=1, default=str)
+    print()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
