@@ -30,7 +30,9 @@ def params(text: str) -> nbformat.NotebookNode:
 COLAB_SETUP = code(
     """
     # Colab setup: fetch the course and install it (does nothing outside Colab; Colab's CUDA torch is kept).
-    import os, subprocess, sys
+    import os
+    import subprocess
+    import sys
     if "google.colab" in sys.modules and not os.path.isdir("/content/neural-audio-lab"):
         REPO_URL = os.environ.get("NAL_REPO_URL", "https://github.com/neural-audio-lab/neural-audio-lab.git")
         subprocess.run(["git", "clone", "--depth", "1", REPO_URL, "/content/neural-audio-lab"], check=True)
