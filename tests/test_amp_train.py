@@ -1,0 +1,134 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+import torch
+
+from helpers.amp.checkpoint import CheckpointError, load_model, read_checkpoint
+from helpers.amp.data import random_crops, toy_pair
+from helpers.amp.train import TrainConfig, train
+from helpers.models import build_model
+
+SMALL = dict(preset="nano", batch_size=2, crop_length=2048, steps_per_epoch=5, track=False, progress=False,
+             lr=5e-3)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return toy_pair(4.0, 16_000, seed=1)
+
+
+def _same_weights(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_training_improves_validation_esr_and_keeps_best(data, tmp_path):
+    r = train(data, TrainConfig(epochs=4, checkpoint_dir=str(tmp_path), **SMALL))
+    assert r.history[0]["val_esr"] > r.best_val_esr
+    assert r.best_val_esr == min(h["val_esr"] for h in r.history)
+    best, payload = load_model(r.best_path)
+    assert payload["val_esr"] == r.best_val_esr and payload["epoch"] == r.best_epoch
+    assert _same_weights(best, r.model)
+
+
+def test_same_seed_same_result(data, tmp_path):
+    a = train(data, TrainConfig(epochs=2, checkpoint_dir=str(tmp_path / "a"), **SMALL))
+    b = train(data, TrainConfig(epochs=2, checkpoint_dir=str(tmp_path / "b"), **SMALL))
+    c = train(data, TrainConfig(epochs=2, checkpoint_dir=str(tmp_path / "c"), seed=1, **SMALL))
+    assert [h["val_esr"] for h in a.history] == [h["val_esr"] for h in b.history]
+    assert _same_weights(a.model, b.model) and not _same_weights(a.model, c.model)
+
+
+WORKER = textwrap.dedent("""
+    import sys
+    from helpers.amp.data import toy_pair
+    from helpers.amp.train import train
+    train(toy_pair(4.0, 16_000, seed=1), epochs=int(sys.argv[2]), checkpoint_dir=sys.argv[1], preset="nano",
+          batch_size=2, crop_length=2048, steps_per_epoch=5, track=False, progress=False, lr=5e-3)
+""")
+
+
+def test_killed_run_resumes_to_the_uninterrupted_result(data, tmp_path):
+    epochs = 10
+    folder = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-c", WORKER, str(folder), str(epochs)], env=os.environ.copy())
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            last = folder / "last.pt"
+            if last.exists() and read_checkpoint(last)["epoch"] >= 2:
+                break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)  # no clean-up, no final save: like a crash or a lost Colab runtime
+        proc.wait(30)
+    finally:
+        proc.kill()
+    killed_at = read_checkpoint(folder / "last.pt")["epoch"]
+    assert proc.returncode == -signal.SIGKILL and killed_at < epochs
+    resumed = train(data, TrainConfig(epochs=epochs, checkpoint_dir=str(folder), **SMALL))
+    assert resumed.history[0]["epoch"] == 1 and len(resumed.history) == epochs
+    straight = train(data, TrainConfig(epochs=epochs, checkpoint_dir=str(tmp_path / "straight"), **SMALL))
+    assert [h["val_esr"] for h in resumed.history] == [h["val_esr"] for h in straight.history]
+    assert _same_weights(load_model(resumed.last_path)[0], load_model(straight.last_path)[0])
+
+
+def test_resume_refuses_another_architecture(data, tmp_path):
+    train(data, TrainConfig(epochs=1, checkpoint_dir=str(tmp_path), **SMALL))
+    with pytest.raises(CheckpointError, match="nam/nano, not nam/feather"):
+        train(data, TrainConfig(epochs=2, checkpoint_dir=str(tmp_path), **{**SMALL, "preset": "feather"}))
+    with pytest.raises(CheckpointError, match="'nam' model"):
+        load_model(tmp_path / "best.pt", expect=build_model("tcn", "balanced"))
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_model(tmp_path / "junk.pt")
+
+
+def test_wall_clock_budget_stops_training(data, tmp_path):
+    r = train(data, TrainConfig(epochs=1000, minutes=0.05, checkpoint_dir=str(tmp_path), **SMALL))
+    assert r.stopped_by_budget and r.epochs_run < 1000 and r.best_path.exists()
+
+
+def test_crops_stay_inside_one_range():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    ranges = [(0, 5000), (6000, 20000)]
+    starts = random_crops(ranges, 1000, 1500, 500, rng)
+    for s in starts:
+        assert any(lo <= s - 1499 and s + 1000 <= hi for lo, hi in ranges)
+    with pytest.raises(ValueError, match="no training range holds"):
+        random_crops([(0, 100)], 1000, 1500, 1, rng)
+
+
+DDP_WORKER = textwrap.dedent("""
+    import sys, torch
+    from helpers.amp.data import toy_pair
+    from helpers.amp.train import train
+    r = train(toy_pair(4.0, 16_000, seed=1), epochs=2, checkpoint_dir=sys.argv[1], preset="nano", batch_size=4,
+              crop_length=2048, steps_per_epoch=3, track=False, progress=False, lr=5e-3)
+    if torch.distributed.get_rank() == 0:
+        print("DDP-OK", torch.distributed.get_world_size())
+""")
+
+
+@pytest.mark.slow
+def test_ddp_on_two_cpu_processes_matches_single_process(data, tmp_path):
+    script = tmp_path / "ddp_worker.py"
+    script.write_text(DDP_WORKER)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", str(script),
+         str(tmp_path / "ddp")], capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "DDP-OK 2" in out.stdout
+    single = train(data, TrainConfig(epochs=2, checkpoint_dir=str(tmp_path / "single"),
+                                     **{**SMALL, "batch_size": 4, "steps_per_epoch": 3}))
+    ddp_model = load_model(tmp_path / "ddp" / "last.pt")[0]
+    for (name, a), b in zip(ddp_model.state_dict().items(), load_model(single.last_path)[0].state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-5), name  # averaged gradients of two half-batches = full-batch gradient
