@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from helpers.amp.checkpoint import CheckpointError, load_model, read_checkpoint
-from helpers.amp.data import random_crops, toy_pair
+from helpers.amp.data import toy_pair
 from helpers.amp.train import TrainConfig, train
+from helpers.capture.splits import random_crops
 from helpers.models import build_model
 
 SMALL = dict(preset="nano", batch_size=2, crop_length=2048, steps_per_epoch=5, track=False, progress=False,

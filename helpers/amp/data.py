@@ -26,6 +26,7 @@ class AmpData:
     sections: list[dict] = field(default_factory=list)
     name: str = "capture"
     manifest_path: Path | None = None
+    normalization: dict = field(default_factory=dict)  #: gains applied for training (undone at export)
 
     def __post_init__(self) -> None:
         if self.x.shape != self.y.shape or self.x.ndim != 1:
@@ -47,7 +48,13 @@ class AmpData:
         x, y = m.load_audio()
         splits = {k: [tuple(map(int, r)) for r in v] for k, v in m.splits.items()}
         name = m.device.get("name", Path(path).parent.name) if isinstance(m.device, dict) else Path(path).parent.name
-        return cls(x, y, m.sample_rate, splits, list(m.sections), str(name), Path(path))
+        return cls(x, y, m.sample_rate, splits, list(m.sections), str(name), Path(path), dict(m.normalization))
+
+    def meta(self) -> dict:
+        """What a checkpoint records about its data."""
+        return {"data_name": self.name, "manifest": str(self.manifest_path) if self.manifest_path else None,
+                "normalization": self.normalization, "sample_rate": self.sample_rate,
+                "data_fingerprint": self.fingerprint()}
 
     def fingerprint(self) -> str:
         """A short hash of the audio and splits: a checkpoint only resumes on the same data."""

@@ -30,7 +30,8 @@ from helpers.amp.checkpoint import (
     read_checkpoint,
     save_checkpoint,
 )
-from helpers.amp.data import AmpData, make_batch, random_crops
+from helpers.amp.data import AmpData, make_batch
+from helpers.capture.splits import random_crops
 from helpers.losses import CombinedLoss, esr
 from helpers.models import CausalModel, build_model
 from helpers.paths import checkpoints_dir
@@ -180,6 +181,7 @@ def train(data: AmpData, cfg: TrainConfig | None = None, **overrides: Any) -> Tr
                                                          "world_size": world})
 
     steps = _steps_per_epoch(cfg, data)
+    data_meta = data.meta()
     per_rank = cfg.batch_size // world
     t0 = time.perf_counter()
     trained_samples, step, stopped = 0, (start_epoch - 1) * steps, False
@@ -216,12 +218,10 @@ def train(data: AmpData, cfg: TrainConfig | None = None, **overrides: Any) -> Tr
         if is_main:
             if val < best_val:
                 best_val, best_epoch = val, epoch
-                save_checkpoint(best_path, model, epoch=epoch, val_esr=val, train_config=asdict(cfg),
-                                sample_rate=data.sample_rate, data_fingerprint=data.fingerprint())
+                save_checkpoint(best_path, model, epoch=epoch, val_esr=val, train_config=asdict(cfg), **data_meta)
             save_checkpoint(last_path, model, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
                             epoch=epoch, history=history, best_val_esr=best_val, best_epoch=best_epoch,
-                            train_config=asdict(cfg), sample_rate=data.sample_rate,
-                            data_fingerprint=data.fingerprint(), seconds=record["seconds"])
+                            train_config=asdict(cfg), seconds=record["seconds"], **data_meta)
             if tracker:
                 tracker.log_metrics({"val/esr": val, "train/epoch_loss": record["train_loss"], "lr": record["lr"]},
                                     step=step, epoch=epoch)
