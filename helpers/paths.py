@@ -54,3 +54,10 @@ def ensure_dir(path: str | os.PathLike[str]) -> Path:
     p = Path(path)
     p.mkdir(parents=True, exist_ok=True)
     return p
+
+
+def output_file(*parts: str) -> Path:
+    """A file path under ``outputs/`` whose folder exists, e.g. ``output_file("02_train_wavenet", "curve.png")``."""
+    path = outputs_dir(*parts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
