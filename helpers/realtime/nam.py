@@ -1,0 +1,123 @@
+"""Streaming engine for the NAM WaveNet (:class:`helpers.models.NAMWaveNet`).
+
+Each layer's delay line holds rows ``[x (channels); c (condition); 1]``: the condition rides along
+the residual stream (the residual 1×1 leaves those rows alone), so one matrix product per layer gives
+``conv(x) + mixer(c) + bias``, and a second one gives ``x + 1x1(a) + bias`` straight into the next
+layer's line. The activations of an array are kept in one ``(layers, channels, n)`` array and summed
+once for the head.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from helpers.models.nam_wavenet import NAMWaveNet
+from helpers.realtime.engine import (
+    DEFAULT_CAPACITY,
+    DelayLine,
+    StreamingEngine,
+    as_numpy,
+    register_streamer,
+    stacked_kernel,
+)
+
+_ACT = {"Tanh": np.tanh, "Sigmoid": expit, "ReLU": lambda z, out: np.maximum(z, 0.0, out=out)}
+
+
+class _ArrayPlan:
+    """Precomputed matrices and delay lines of one layer array."""
+
+    def __init__(self, array, cond: int, prev_rows: int, prev_channels: int, final: bool, capacity: int):
+        cfg = array.cfg
+        c, k = cfg.channels, cfg.kernel_size
+        self.channels, self.kernel, self.gated, self.final = c, k, cfg.gated, final
+        self.rows = rows = c + cond + 1  # [x; condition; 1]
+        self.dilations = list(cfg.dilations)
+        self.act = _ACT[cfg.activation]
+        # re-channel: previous stage rows [x_prev; c; 1] → [W x_prev; c; 1]
+        re = np.zeros((rows, prev_rows), dtype=np.float32)
+        re[:c, :prev_channels] = as_numpy(array.rechannel.weight)[:, :, 0]
+        re[c : c + cond, prev_channels : prev_channels + cond] = np.eye(cond, dtype=np.float32)
+        re[rows - 1, prev_rows - 1] = 1.0
+        self.rechannel = re
+        self.convs, self.res = [], []
+        for layer in array.layers:
+            mixer = as_numpy(layer.input_mixer.weight)[:, :, 0]  # (mid, cond)
+            extra = {c + i: mixer[:, i] for i in range(cond)}
+            extra[rows - 1] = as_numpy(layer.conv.bias)
+            self.convs.append(stacked_kernel(layer.conv.weight, rows, extra))
+            res = np.zeros((rows, c + 1), dtype=np.float32)
+            res[:c, :c] = as_numpy(layer.layer1x1.weight)[:, :, 0]
+            res[:c, c] = as_numpy(layer.layer1x1.bias)
+            self.res.append(res)
+        self.head_w = as_numpy(array.head_rechannel.weight)[:, :, 0]
+        self.head_b = as_numpy(array.head_rechannel.bias, (cfg.head_size,))[:, None]
+        self.lines = [DelayLine(rows, (k - 1) * d, capacity, ones_rows=(rows - 1,)) for d in self.dilations]
+        self._acts: np.ndarray | None = None
+
+    def acts(self, n: int) -> np.ndarray:
+        """``(layers, channels + 1, n)`` activation store with a ones row (reused between blocks)."""
+        if self._acts is None or self._acts.shape[2] != n:
+            self._acts = np.ones((len(self.dilations), self.channels + 1, n), dtype=np.float32)
+        return self._acts
+
+    def run(self, inp: np.ndarray, head: np.ndarray | None, q: int) -> tuple[np.ndarray, np.ndarray]:
+        """``inp``: previous stage ``(prev_rows, n)``; returns ``(head_out, residual rows)``."""
+        n = inp.shape[1]
+        c, lines, acts = self.channels, self.lines, self.acts(n)
+        np.matmul(self.rechannel, inp, out=lines[0].window(q, n))
+        last = len(lines) - 1
+        out = None
+        for i, (line, d) in enumerate(zip(lines, self.dilations)):
+            z = self.convs[i] @ line.taps(q, n, self.kernel, d)
+            a = acts[i, :c]
+            if self.gated:
+                np.tanh(z[:c], out=a)
+                a *= expit(z[c:])
+            else:
+                self.act(z, out=a)
+            if i < last:
+                np.add(line.window(q, n), self.res[i] @ acts[i], out=lines[i + 1].window(q, n))
+            elif not self.final:
+                out = line.window(q, n) + self.res[i] @ acts[i]
+        s = acts[:, :c].sum(axis=0)
+        if head is not None:
+            s += head
+        return self.head_w @ s + self.head_b, out
+
+
+class NAMStreamer(StreamingEngine):
+    """Streams a :class:`NAMWaveNet` (condition = the raw input, as in the .nam format)."""
+
+    def __init__(self, model: NAMWaveNet, capacity: int = DEFAULT_CAPACITY):
+        super().__init__(model.receptive_field, capacity)
+        cond = model.layer_cfgs[0].condition_size
+        if cond != 1:
+            raise NotImplementedError("streaming NAM models with extra condition inputs is not supported yet")
+        self.head_scale = np.float32(model.head_scale)
+        self.plans = []
+        prev_rows, prev_channels = 1 + cond + 1, 1  # the input stage: [x; c; 1]
+        for i, array in enumerate(model.arrays):
+            plan = _ArrayPlan(array, cond, prev_rows, prev_channels, i == len(model.arrays) - 1, capacity)
+            self.plans.append(plan)
+            self.lines.extend(plan.lines)
+            prev_rows, prev_channels = plan.rows, plan.channels
+        self._inp: np.ndarray | None = None
+
+    def _run(self, x: np.ndarray, q: int) -> np.ndarray:
+        n = len(x)
+        if self._inp is None or self._inp.shape[1] != n:
+            self._inp = np.ones((3, n), dtype=np.float32)
+        inp = self._inp
+        inp[0] = x
+        inp[1] = x  # the condition is the raw input
+        head = None
+        for plan in self.plans:
+            head, inp = plan.run(inp, head, q)
+        return self.head_scale * head[0]
+
+
+@register_streamer("nam")
+def _build(model: NAMWaveNet, capacity: int = DEFAULT_CAPACITY) -> NAMStreamer:
+    return NAMStreamer(model, capacity)
