@@ -8,7 +8,7 @@ VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_VERSION ?= 2.13.0
 REQS := requirements.txt requirements-dev.txt requirements-nodeps.txt pyproject.toml
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=15
 
 .PHONY: demo test lab bench env system-deps lint clean help install-here
 

@@ -19,6 +19,12 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["NAL_TRACKING"] = "offline"
     os.environ.setdefault("MPLBACKEND", "Agg")
     os.environ.setdefault("TQDM_DISABLE", "1")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Parallel workers share the cores: one thread each (kernels and subprocesses inherit it).
+        os.environ["OMP_NUM_THREADS"] = "1"
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ import pytest
 from helpers import notebooks
 
 BOOKS = notebooks.list_notebooks()
+# One worker runs them all, in order (under pytest-xdist's --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("notebooks")
 
 
 @pytest.mark.notebook

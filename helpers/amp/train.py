@@ -46,11 +46,12 @@ class TrainConfig:
     preset: str | None = "feather"
     epochs: int = 50
     minutes: float | None = None  #: wall-clock budget; None = train all epochs
-    batch_size: int = 8
-    crop_length: int = 16_384  #: output samples per training crop
+    batch_size: int = 4
+    crop_length: int = 32_768  #: output samples per training crop (long crops: little receptive-field overhead)
     steps_per_epoch: int | None = None  #: None = about one pass over the training audio
     lr: float = 4e-3
-    lr_decay: float = 0.97  #: ExponentialLR factor per epoch
+    lr_decay: float = 0.97  #: ExponentialLR factor per epoch (runs without a time budget)
+    final_lr_ratio: float = 0.05  #: with ``minutes``: the rate decays exponentially to lr × this at the budget's end
     grad_clip: float = 1.0  #: max gradient norm
     loss: dict[str, float] = field(default_factory=lambda: {"esr": 1.0, "pre_esr": 1.0})
     pre_emphasis: float = 0.85
@@ -196,6 +197,11 @@ def train(data: AmpData, cfg: TrainConfig | None = None, **overrides: Any) -> Tr
             starts = random_crops(data.splits["train"], cfg.crop_length, rf, cfg.batch_size, rng)
             xs, ys = make_batch(data, starts[rank * per_rank : (rank + 1) * per_rank], cfg.crop_length, rf)
             xb, yb = torch.from_numpy(xs).to(device), torch.from_numpy(ys).to(device)
+            frac = 0.0
+            if cfg.minutes is not None:  # a known budget: decay the rate over wall-clock time, not epochs
+                frac = _budget_fraction(t0, elapsed_before, cfg.minutes, world)
+                for group in optimizer.param_groups:
+                    group["lr"] = cfg.lr * cfg.final_lr_ratio ** min(frac, 1.0)
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(net(xb), yb)
             loss.backward()
@@ -207,10 +213,11 @@ def train(data: AmpData, cfg: TrainConfig | None = None, **overrides: Any) -> Tr
             losses.append(float(loss.detach()))
             if tracker and step % cfg.log_every == 0:
                 tracker.log_metric("train/loss", losses[-1], step=step, epoch=epoch)
-            if cfg.minutes is not None and _budget_spent(t0, elapsed_before, cfg.minutes, world):
+            if frac >= 1.0:
                 stopped = True
                 break
-        scheduler.step()
+        if cfg.minutes is None:
+            scheduler.step()
         val = evaluate_split(model, data, "validation") if is_main else float("nan")
         record = {"epoch": epoch, "step": step, "train_loss": float(np.mean(losses)), "val_esr": val,
                   "lr": optimizer.param_groups[0]["lr"], "seconds": elapsed_before + time.perf_counter() - t0}
@@ -243,11 +250,12 @@ def train(data: AmpData, cfg: TrainConfig | None = None, **overrides: Any) -> Tr
                        stopped_by_budget=stopped)
 
 
-def _budget_spent(t0: float, before: float, minutes: float, world: int) -> bool:
-    spent = torch.tensor([float(before + time.perf_counter() - t0 >= 60.0 * minutes)])
-    if world > 1:  # every rank must stop at the same step
-        torch.distributed.broadcast(spent, src=0)
-    return bool(spent.item())
+def _budget_fraction(t0: float, before: float, minutes: float, world: int) -> float:
+    """Share of the wall-clock budget used so far (rank 0's clock, so every rank agrees)."""
+    frac = torch.tensor([(before + time.perf_counter() - t0) / (60.0 * minutes)], dtype=torch.float64)
+    if world > 1:  # same learning rate and same stopping step on every rank
+        torch.distributed.broadcast(frac, src=0)
+    return float(frac.item())
 
 
 def _log_final(tracker: Any, model: CausalModel, data: AmpData, history: list[dict], best_path: Path) -> None:

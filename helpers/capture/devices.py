@@ -120,7 +120,7 @@ def cabinet_ir(sample_rate: int, length_s: float = 0.04) -> np.ndarray:
         sr = sample_rate
         sos = np.vstack([
             sps.butter(2, 80.0, btype="high", fs=sr, output="sos"),
-            _peak(110.0, 5.0, 1.4, sr), _peak(400.0, -4.0, 1.0, sr), _peak(2500.0, 5.0, 1.5, sr),
+            peaking_sos(110.0, 5.0, 1.4, sr), peaking_sos(400.0, -4.0, 1.0, sr), peaking_sos(2500.0, 5.0, 1.5, sr),
             sps.butter(2, 5500.0, btype="low", fs=sr, output="sos"),
         ])
         n = int(length_s * sr)
@@ -132,8 +132,9 @@ def cabinet_ir(sample_rate: int, length_s: float = 0.04) -> np.ndarray:
     return _CAB_CACHE[sample_rate]
 
 
-def _peak(freq: float, gain_db: float, q: float, sample_rate: int) -> np.ndarray:
-    # RBJ peaking biquad as one SOS row (scipy has no designer for it).
+def peaking_sos(freq: float, gain_db: float, q: float, sample_rate: int) -> np.ndarray:
+    """RBJ peaking-EQ biquad (centre ``freq`` Hz, ``gain_db`` dB) as one SOS row, shape (1, 6)."""
+    # Written by hand: scipy has no designer for a peaking biquad.
     a_lin = 10.0 ** (gain_db / 40.0)
     w0 = 2.0 * np.pi * freq / sample_rate
     alpha = np.sin(w0) / (2.0 * q)

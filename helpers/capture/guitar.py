@@ -20,6 +20,7 @@ import numpy as np
 import scipy.signal as sps
 
 from helpers.audio import normalize_peak
+from helpers.capture.devices import peaking_sos
 from helpers.runtime import NO_TOOLS_ENV
 
 Backend = Literal["auto", "soundfont", "karplus_strong"]
@@ -312,20 +313,12 @@ def render_karplus_strong(notes: list[Note], duration_s: float, sample_rate: int
         out[start:start + length] += _karplus_strong_note(note, sample_rate, rng, length)
     # Magnetic pickup: a resonance near 3.5 kHz and a gentle roll-off above it.
     sos = np.vstack([
-        _peak_sos(3500.0, 4.0, 1.2, sample_rate),
+        peaking_sos(3500.0, 4.0, 1.2, sample_rate),
         sps.butter(2, 6000.0, btype="low", fs=sample_rate, output="sos"),
     ])
     return sps.sosfilt(sos, out).astype(np.float32)
 
 
-def _peak_sos(freq: float, gain_db: float, q: float, sample_rate: int) -> np.ndarray:
-    # RBJ peaking biquad; scipy has no direct designer for it.
-    a_lin = 10.0 ** (gain_db / 40.0)
-    w0 = 2.0 * np.pi * freq / sample_rate
-    alpha = np.sin(w0) / (2.0 * q)
-    b = np.array([1 + alpha * a_lin, -2 * np.cos(w0), 1 - alpha * a_lin])
-    a = np.array([1 + alpha / a_lin, -2 * np.cos(w0), 1 - alpha / a_lin])
-    return np.concatenate([b / a[0], a / a[0]])[None, :]
 
 
 def render(notes: list[Note], duration_s: float, sample_rate: int = 48_000, *, backend: Backend = "auto",
