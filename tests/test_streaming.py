@@ -100,4 +100,4 @@ def test_bad_input_is_refused():
     assert engine.process_block(np.zeros(0, dtype=np.float32)).shape == (0,)
     with pytest.raises(StreamingError, match="no streaming engine"):
         make_streamer(torch.nn.Linear(1, 1))
-    assert streamable_families() == ["gated", "nam", "tcn"]
+    assert {"gated", "nam", "tcn"} <= set(streamable_families())  # later issues register more

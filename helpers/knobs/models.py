@@ -1,0 +1,257 @@
+"""Knob-conditioned amp models: the knob vector is an input at every time step.
+
+* :class:`ConditionedWaveNet` (family ``knob_nam``): the NAM WaveNet layout with one of two mechanisms
+
+  - ``concat`` — the knob vector joins the raw audio as the layers' *condition*: NAM's input mixer
+    (a 1×1 conv per layer, ``condition_size = 1 + knobs``) adds ``mixer([x; knobs])`` before each
+    activation, so the knobs shift every layer's pre-activation;
+  - ``film`` — Feature-wise Linear Modulation (Perez et al., 2018): a small MLP of the knobs gives
+    every layer a per-channel scale and shift, ``z ← z · (1 + γ(knobs)) + β(knobs)``; the MLP's last
+    layer starts at zero, so an untrained FiLM model is the plain WaveNet.
+
+* :class:`ConditionedLSTM` (family ``knob_lstm``): GuitarML's knob-aware form (Proteus):
+  ``y = lin(LSTM([x; knobs])) + x`` with ``input_size = 1 + knobs``.
+
+Every model takes ``forward(x, knobs)`` with ``x`` ``(batch, samples)`` and ``knobs`` either ``(batch, k)``
+(constant) or ``(batch, k, samples)`` (one vector per input sample, for knob moves) and returns
+``(batch, samples - receptive_field + 1)`` like every :class:`~helpers.models.CausalModel`. The LSTM
+has no finite receptive field; its ``receptive_field`` is ``warmup + 1``: the first ``warmup`` outputs
+(state still settling) are dropped, which is what training crops and offline prediction need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+import helpers.realtime.conditioned  # noqa: F401  (registers the conditioned streaming engines)
+from helpers.models.base import CausalModel
+from helpers.models.nam_wavenet import PRESETS, LayerArray, LayerArrayConfig
+
+MECHANISMS = ("concat", "film")
+
+
+def _knob_signal(knobs: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``(batch, k)`` → ``(batch, k, 1)`` (broadcast in time); ``(batch, k, samples)`` is checked and kept."""
+    if knobs.ndim == 2:
+        return knobs[..., None]
+    if knobs.ndim != 3 or knobs.shape[-1] != x.shape[-1]:
+        raise ValueError(f"knobs must be (batch, k) or (batch, k, samples={x.shape[-1]}), got {tuple(knobs.shape)}")
+    return knobs
+
+
+class KnobModel(CausalModel):
+    """What the conditioned models share: ``num_knobs`` inputs and a :meth:`process` that takes them."""
+
+    num_knobs: int
+
+    def process(self, x: torch.Tensor, knobs: torch.Tensor | None = None, pad_start: bool = True) -> torch.Tensor:
+        """Run on ``(samples,)`` or ``(batch, samples)`` with ``knobs`` ``(k,)``, ``(batch, k)``, ``(k, samples)``
+        or ``(batch, k, samples)``; with ``pad_start`` the output has the input's length (zero audio history,
+        the first knob vector held during it)."""
+        if knobs is None:
+            raise ValueError(f"a knob-conditioned model needs knob values ({self.num_knobs} per step)")
+        squeeze = x.ndim == 1
+        if squeeze:
+            x = x[None]
+            knobs = knobs[None]
+        if knobs.shape[1] != self.num_knobs:
+            raise ValueError(f"expected {self.num_knobs} knob values, got shape {tuple(knobs.shape)}")
+        if pad_start:
+            lead = self.receptive_field - 1
+            x = nn.functional.pad(x, (lead, 0))
+            if knobs.ndim == 3:
+                knobs = torch.cat([knobs[..., :1].expand(-1, -1, lead), knobs], dim=-1)
+        y = self(x, knobs)
+        return y[0] if squeeze else y
+
+
+class ConditionedWaveNet(KnobModel):
+    """NAM-layout WaveNet conditioned on ``num_knobs`` values by ``mechanism`` (``concat`` or ``film``)."""
+
+    family = "knob_nam"
+
+    def __init__(self, num_knobs: int, mechanism: str = "concat", preset: str | None = "nano",
+                 layers: list[dict[str, Any]] | None = None, head_scale: float = 0.02, film_hidden: int = 16):
+        super().__init__()
+        if mechanism not in MECHANISMS:
+            raise ValueError(f"unknown conditioning mechanism {mechanism!r}; choose one of {MECHANISMS}")
+        if num_knobs < 1:
+            raise ValueError(f"num_knobs must be at least 1, got {num_knobs}")
+        if layers is None:
+            if preset not in PRESETS:
+                raise ValueError(f"unknown NAM preset {preset!r}; choose one of {sorted(PRESETS)}")
+            layers = [asdict(c) for c in PRESETS[preset]]
+        cond = 1 + num_knobs if mechanism == "concat" else 1
+        self.layer_cfgs = [LayerArrayConfig(**{**(asdict(c) if isinstance(c, LayerArrayConfig) else c),
+                                               "condition_size": cond}) for c in layers]
+        self.num_knobs, self.mechanism, self.preset = int(num_knobs), mechanism, preset
+        self.head_scale, self.film_hidden = float(head_scale), int(film_hidden)
+        self.arrays = nn.ModuleList(LayerArray(c) for c in self.layer_cfgs)
+        self.film: nn.Sequential | None = None
+        if mechanism == "film":
+            self.film_sizes = [(2 if c.gated else 1) * c.channels for c in self.layer_cfgs for _ in c.dilations]
+            self.film = nn.Sequential(nn.Conv1d(num_knobs, film_hidden, 1), nn.Tanh(),
+                                      nn.Conv1d(film_hidden, 2 * sum(self.film_sizes), 1))
+            nn.init.zeros_(self.film[2].weight)
+            nn.init.zeros_(self.film[2].bias)
+
+    @property
+    def receptive_field(self) -> int:
+        return 1 + sum(a.receptive_field - 1 for a in self.arrays)
+
+    def config(self) -> dict[str, Any]:
+        return {"num_knobs": self.num_knobs, "mechanism": self.mechanism, "preset": self.preset,
+                "layers": [asdict(c) for c in self.layer_cfgs], "head_scale": self.head_scale,
+                "film_hidden": self.film_hidden}
+
+    def describe(self) -> str:
+        return super().describe().replace("knob_nam model", f"knob-conditioned WaveNet ({self.mechanism})", 1)
+
+    def film_params(self, knobs: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per layer ``(γ, β)``, each ``(batch, channels, 1 or samples)``, from knob signal ``(batch, k, 1 or samples)``."""
+        assert self.film is not None
+        p = self.film(knobs)
+        out, off = [], 0
+        for size in self.film_sizes:
+            out.append((p[:, off : off + size], p[:, off + size : off + 2 * size]))
+            off += 2 * size
+        return out
+
+    def forward(self, x: torch.Tensor, knobs: torch.Tensor) -> torch.Tensor:
+        """``x`` ``(batch, samples)``, ``knobs`` ``(batch, k)`` or ``(batch, k, samples)`` → ``(batch, samples - rf + 1)``."""
+        kn = _knob_signal(knobs.to(x.dtype), x)
+        audio = x[:, None]
+        if self.mechanism == "concat":
+            c = torch.cat([audio, kn.expand(-1, -1, x.shape[-1])], dim=1)
+            y, head = audio, None
+            for i, array in enumerate(self.arrays):
+                head, y = array(y, c, head, final=i == len(self.arrays) - 1)
+            return self.head_scale * head[:, 0]
+        film = iter(self.film_params(kn))
+        y, head = audio, None
+        for i, array in enumerate(self.arrays):
+            final = i == len(self.arrays) - 1
+            y = array.rechannel(y)
+            last = len(array.layers) - 1
+            for j, layer in enumerate(array.layers):
+                gamma, beta = next(film)
+                z = layer.conv(y)
+                n = z.shape[-1]
+                z = z + layer.input_mixer(audio[..., -n:])
+                g = gamma if gamma.shape[-1] == 1 else gamma[..., -n:]
+                b = beta if beta.shape[-1] == 1 else beta[..., -n:]
+                z = z * (1.0 + g) + b
+                if layer.gated:
+                    a = torch.tanh(z[:, : layer.channels]) * torch.sigmoid(z[:, layer.channels :])
+                else:
+                    a = layer.activation(z)
+                if not (final and j == last):
+                    y = y[..., layer.shrink :] + layer.layer1x1(a)
+                head = a if head is None else head[..., -n:] + a
+            head = array.head_rechannel(head)
+        return self.head_scale * head[:, 0]
+
+
+class ConditionedLSTM(KnobModel):
+    """GuitarML's conditioned LSTM: ``y = lin(LSTM([x; knobs])) (+ x with skip)``; names match its JSON."""
+
+    family = "knob_lstm"
+
+    def __init__(self, num_knobs: int, hidden_size: int = 40, skip: bool = True, warmup: int = 1024):
+        super().__init__()
+        if num_knobs < 1 or hidden_size < 1 or warmup < 0:
+            raise ValueError("num_knobs and hidden_size must be ≥ 1 and warmup ≥ 0")
+        self.num_knobs, self.hidden_size, self.skip, self.warmup = int(num_knobs), int(hidden_size), bool(skip), int(warmup)
+        self.rec = nn.LSTM(1 + num_knobs, hidden_size, batch_first=True)
+        self.lin = nn.Linear(hidden_size, 1)
+
+    @property
+    def receptive_field(self) -> int:
+        return self.warmup + 1
+
+    def config(self) -> dict[str, Any]:
+        return {"num_knobs": self.num_knobs, "hidden_size": self.hidden_size, "skip": self.skip,
+                "warmup": self.warmup}
+
+    def describe(self) -> str:
+        return (f"knob-conditioned LSTM: {self.num_weights():,} weights, hidden {self.hidden_size}, "
+                f"input_size {1 + self.num_knobs}, warm-up {self.warmup} samples")
+
+    def forward(self, x: torch.Tensor, knobs: torch.Tensor) -> torch.Tensor:
+        """``x`` ``(batch, samples)``, ``knobs`` ``(batch, k)`` or ``(batch, k, samples)`` → ``(batch, samples - warmup)``."""
+        kn = _knob_signal(knobs.to(x.dtype), x).expand(-1, -1, x.shape[-1])
+        inp = torch.cat([x[:, None], kn], dim=1).transpose(1, 2)
+        h, _ = self.rec(inp)
+        y = self.lin(h)[..., 0]
+        if self.skip:
+            y = y + x
+        return y[:, self.warmup :]
+
+
+KNOB_FAMILIES: dict[str, type[KnobModel]] = {"knob_nam": ConditionedWaveNet, "knob_lstm": ConditionedLSTM}
+#: Short names for :func:`build_knob_model`.
+KINDS = ("concat", "film", "lstm")
+
+
+def build_knob_model(kind: str, num_knobs: int, **kwargs: Any) -> KnobModel:
+    """``concat`` / ``film`` → :class:`ConditionedWaveNet`; ``lstm`` → :class:`ConditionedLSTM`."""
+    if kind in MECHANISMS:
+        return ConditionedWaveNet(num_knobs, kind, **kwargs)
+    if kind == "lstm":
+        return ConditionedLSTM(num_knobs, **kwargs)
+    raise ValueError(f"unknown conditioned model kind {kind!r}; choose one of {KINDS}")
+
+
+def knob_model_from_config(family: str, config: dict[str, Any]) -> KnobModel:
+    """Rebuild a conditioned model from ``(model.family, model.config())``."""
+    if family not in KNOB_FAMILIES:
+        raise ValueError(f"unknown conditioned model family {family!r}; choose one of {sorted(KNOB_FAMILIES)}")
+    return KNOB_FAMILIES[family](**config)
+
+
+def load_knob_model(path: str | Path) -> tuple[KnobModel, dict[str, Any]]:
+    """Rebuild a conditioned model from a checkpoint written by :func:`helpers.knobs.train.train_knobs`."""
+    from helpers.amp.checkpoint import CheckpointError, read_checkpoint
+
+    payload = read_checkpoint(path)
+    try:
+        model = knob_model_from_config(payload["family"], payload["config"])
+        model.load_state_dict(payload["state_dict"])
+    except (ValueError, RuntimeError, TypeError) as exc:
+        raise CheckpointError(f"{path}: not a loadable knob-conditioned model ({exc})") from exc
+    model.eval()
+    return model, payload
+
+
+@torch.no_grad()
+def predict(model: KnobModel, x: np.ndarray, knobs: np.ndarray, chunk: int = 131_072) -> np.ndarray:
+    """Run ``model`` over ``x`` ``(samples,)`` with encoded ``knobs`` ``(k,)`` or ``(k, samples)`` and zero
+    history before the start; returns ``(samples,)`` float32. WaveNets run in chunks; the LSTM in one pass."""
+    device = next(model.parameters()).device
+    xs = np.asarray(x, dtype=np.float32)
+    kn = np.asarray(knobs, dtype=np.float32)
+    was_training = model.training
+    model.eval()
+    try:
+        if isinstance(model, ConditionedLSTM) or len(xs) <= chunk:
+            y = model.process(torch.from_numpy(xs).to(device), torch.from_numpy(kn).to(device))
+            return y.float().cpu().numpy()
+        lead = model.receptive_field - 1
+        xp = np.concatenate([np.zeros(lead, dtype=np.float32), xs])
+        if kn.ndim == 2:
+            kn = np.concatenate([np.repeat(kn[:, :1], lead, axis=1), kn], axis=1)
+        out = np.empty(len(xs), dtype=np.float32)
+        for start in range(0, len(xs), chunk):
+            end = min(start + chunk, len(xs))
+            seg = torch.from_numpy(xp[start : end + lead]).to(device)[None]
+            k = kn[:, start : end + lead] if kn.ndim == 2 else kn
+            out[start:end] = model(seg, torch.from_numpy(np.ascontiguousarray(k)).to(device)[None])[0].cpu().numpy()
+        return out
+    finally:
+        model.train(was_training)
