@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--steps-per-epoch", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=4)
     t.add_argument("--crop-length", type=int, default=32_768, help="output samples per crop")
-    t.add_argument("--lr", type=float, default=4e-3)
+    t.add_argument("--lr", type=float, default=8e-3)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
     t.add_argument("--run-name", default=None)

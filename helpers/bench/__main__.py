@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import sys
 import time
@@ -17,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__)
     parser.add_argument("parts", nargs="*", choices=[*PARTS, []], help=f"parts to run (default: {', '.join(PARTS)})")
     parser.add_argument("--quick", action="store_true", help="tiny budgets: checks the benchmark runs, not the figures")
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="training budget per run for the parts that train (amp default: 10)")
     args = parser.parse_args(argv)
     results = {}
     for part in args.parts or PARTS:
@@ -29,7 +32,10 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"\n=== bench: {part} ===", flush=True)
         start = time.perf_counter()
-        results[part] = module.run(quick=args.quick)
+        kwargs = {"quick": args.quick}
+        if args.minutes is not None and "minutes" in inspect.signature(module.run).parameters:
+            kwargs["minutes"] = args.minutes
+        results[part] = module.run(**kwargs)
         print(f"[{part}] done in {time.perf_counter() - start:.0f} s")
     path = write_json(outputs_dir("bench", "results.json"), results)
     print(f"\nresults written to {path}")
