@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -22,6 +21,7 @@ import scipy.signal as sps
 from helpers.audio import normalize_peak
 from helpers.capture.devices import peaking_sos
 from helpers.runtime import NO_TOOLS_ENV
+from helpers.soundfont import soundfont_path
 
 Backend = Literal["auto", "soundfont", "karplus_strong"]
 
@@ -200,16 +200,6 @@ def to_pretty_midi(notes: list[Note]):
 
 
 # --------------------------------------------------------------------------------------------- backends
-def soundfont_path() -> Path | None:
-    """The General MIDI SoundFont shipped inside the ``pretty_midi`` package, or ``None``."""
-    try:
-        import pretty_midi
-    except ImportError:
-        return None
-    path = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
-    return path if path.exists() else None
-
-
 def soundfont_available() -> bool:
     """True when tinysoundfont and the SoundFont are installed and ``NAL_NO_SYSTEM_TOOLS`` is unset."""
     if os.environ.get(NO_TOOLS_ENV, "0") not in ("", "0", "false", "False"):

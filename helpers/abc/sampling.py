@@ -1,0 +1,144 @@
+"""Write tunes with a trained model: multinomial sampling with temperature, top-k and nucleus (top-p),
+a priming text, stop at the end of a tune, seeded for repeatability."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+from helpers.abc.model import CharLSTM
+from helpers.abc.vocab import TUNE_SEPARATOR, Vocab
+
+#: A header to prime the model with: it then writes the title, meter, unit, key and music.
+DEFAULT_PRIME = "X:1\nT:"
+
+
+def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                  top_p: float | None = None) -> torch.Tensor:
+    """Next-character probabilities ``(..., vocab)`` after temperature, top-k and nucleus filtering.
+
+    ``top_k`` keeps the k most likely characters; ``top_p`` keeps the smallest set of most likely
+    characters whose probabilities reach ``p`` (at least one). Each row sums to 1.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    logits = logits.float() / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = torch.softmax(logits, dim=-1)
+    if top_p is not None and top_p < 1:
+        sorted_p, order = torch.sort(probs, dim=-1, descending=True)
+        before = torch.cumsum(sorted_p, dim=-1) - sorted_p  # mass of the more likely characters
+        keep_sorted = before < top_p  # keep until the kept mass reaches p
+        keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
+        probs = probs * keep
+        probs = probs / probs.sum(dim=-1, keepdim=True)
+    return probs
+
+
+@dataclass
+class SampleSettings:
+    """How to sample: ``temperature`` (< 1 safer, > 1 wilder), ``top_k``, ``top_p``, length cap, seed, and
+    ``bar_retries`` (re-sample a bar of the wrong length up to that many times; 0 = plain sampling)."""
+
+    temperature: float = 0.9
+    top_k: int | None = None
+    top_p: float | None = 0.9
+    max_chars: int = 1200
+    seed: int = 0
+    bar_retries: int = 0
+
+
+def last_bar_is_wrong(text: str) -> bool:
+    """True when ``text`` ends with a bar line closing a bar of the wrong length (see ``flagged_bars``)."""
+    from helpers.abc.parse import parse_tune
+    from helpers.abc.validity import flagged_bars
+
+    parsed = parse_tune(text)
+    flagged = flagged_bars(parsed)
+    return bool(flagged) and flagged[-1].index == parsed.bars[-1].index
+
+
+@torch.no_grad()
+def sample_tunes(
+    model: CharLSTM,
+    vocab: Vocab,
+    n: int = 1,
+    *,
+    prime: str = DEFAULT_PRIME,
+    settings: SampleSettings | None = None,
+    stop_at_end: bool = True,
+    device: str | None = None,
+) -> list[str]:
+    """Generate ``n`` tunes in parallel, each starting with ``prime`` and ending at the first blank line
+    (the tune separator) or after ``max_chars`` characters. Same seed → same tunes.
+
+    With ``settings.bar_retries > 0``, a bar that closes with the wrong length is taken back and sampled
+    again from the LSTM state at its start, up to that many times per bar (bar-level rejection sampling).
+    """
+    s = settings or SampleSettings()
+    if not prime:
+        raise ValueError("prime must hold at least one character (e.g. 'X:1\\n')")
+    device = device or next(model.parameters()).device.type
+    gen = torch.Generator(device="cpu").manual_seed(s.seed)
+    was_training = model.training
+    model.eval()
+    prime_ids = torch.from_numpy(vocab.encode(prime)).to(device)
+    logits, (h, c) = model(prime_ids.unsqueeze(0).expand(n, -1).contiguous())
+    last = logits[:, -1].clone()
+    newline, bar_id = vocab.char_to_id.get("\n"), vocab.char_to_id.get("|")
+    texts: list[list[int]] = [[] for _ in range(n)]
+    finished = [False] * n
+    retries = [0] * n
+    snapshots = [(h[:, i].clone(), c[:, i].clone(), last[i].clone(), 0) for i in range(n)]
+    for _ in range(s.max_chars * (1 + s.bar_retries)):
+        probs = filter_logits(last, s.temperature, s.top_k, s.top_p).cpu()
+        nxt = torch.multinomial(probs, 1, generator=gen).squeeze(1)
+        rollback, accepted = [], []
+        for i in range(n):
+            if finished[i]:
+                continue
+            ch = int(nxt[i])
+            texts[i].append(ch)
+            before = texts[i][-2] if len(texts[i]) >= 2 else (newline if prime.endswith("\n") else None)
+            if stop_at_end and ch == newline and before == newline:
+                finished[i] = True
+            elif len(texts[i]) >= s.max_chars:
+                finished[i] = True
+            elif s.bar_retries and ch == bar_id:
+                if retries[i] < s.bar_retries and last_bar_is_wrong(prime + vocab.decode(texts[i])):
+                    retries[i] += 1
+                    rollback.append(i)
+                else:
+                    retries[i] = 0
+                    accepted.append(i)
+        if all(finished):
+            break
+        logits, (h, c) = model(nxt.view(n, 1).to(device), (h, c))
+        last = logits[:, -1].clone()
+        for i in accepted:  # a new bar starts here
+            snapshots[i] = (h[:, i].clone(), c[:, i].clone(), last[i].clone(), len(texts[i]))
+        for i in rollback:
+            h[:, i], c[:, i], last[i], keep = snapshots[i]
+            del texts[i][keep:]
+    model.train(was_training)
+    tunes = []
+    for ids in texts:
+        text = prime + vocab.decode(ids)
+        tunes.append(text.split(TUNE_SEPARATOR)[0].rstrip() if stop_at_end else text)
+    return tunes
+
+
+def generation_speed(model: CharLSTM, vocab: Vocab, n_chars: int = 500, batch: int = 1, seed: int = 0) -> float:
+    """Characters per second generated (``batch`` tunes in parallel, no early stop)."""
+    settings = SampleSettings(max_chars=n_chars, seed=seed)
+    start = time.perf_counter()
+    sample_tunes(model, vocab, batch, settings=settings, stop_at_end=False)
+    return n_chars * batch / (time.perf_counter() - start)

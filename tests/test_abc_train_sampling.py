@@ -1,0 +1,167 @@
+"""CharLSTM, training (loss falls, checkpoint + resume = uninterrupted run, Comet log) and sampling."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from helpers import tracking
+from helpers.abc import model as M
+from helpers.abc import sampling
+from helpers.abc import train as T
+from helpers.abc.vocab import Vocab, join_tunes
+
+TUNES = [f"X:1\nT:t{i}\nM:6/8\nL:1/8\nK:D\n" + "dfa afd|gbg fed|" * (2 + i % 3) + "d3 d3|]" for i in range(12)]
+TEXT = join_tunes(TUNES)
+VOCAB = Vocab.from_text(TEXT)
+IDS = VOCAB.encode(TEXT)
+TINY = dict(embedding_dim=8, hidden_size=32)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    # Tiny LSTMs run several times faster on one thread (a second one mostly waits), above all on a busy CPU.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_model(seed=0):
+    torch.manual_seed(seed)
+    return M.CharLSTM(M.preset("quick", len(VOCAB), **TINY))
+
+
+def tiny_config(**kw):
+    base = dict(batch_size=8, seq_length=40, lr=1e-2, max_steps=40, eval_every=20, eval_streams=2, warmup_steps=2)
+    return T.TrainConfig(**{**base, **kw})
+
+
+def test_presets_and_shapes():
+    lab = M.preset("lab", 80)
+    assert (lab.embedding_dim, lab.hidden_size, lab.num_layers) == (256, 1024, 1)
+    model = tiny_model()
+    logits, (h, _c) = model(torch.zeros(3, 7, dtype=torch.long))
+    assert logits.shape == (3, 7, len(VOCAB)) and h.shape == (1, 3, 32)
+    with pytest.raises(KeyError):
+        M.preset("huge", 10)
+    with pytest.raises(ValueError, match="vocab_size"):
+        M.CharLSTM(M.PRESETS["quick"])
+
+
+def test_untrained_model_scores_about_log_vocab():
+    model = tiny_model()
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+    assert T.evaluate(model, IDS, n_streams=2, chunk=50) == pytest.approx(math.log(len(VOCAB)), rel=1e-5)
+
+
+def test_training_lowers_validation_loss_and_logs_to_comet():
+    model = tiny_model()
+    before = T.evaluate(model, IDS, n_streams=2)
+    with tracking.start_experiment("test_abc_train") as run:
+        result = T.train(model, VOCAB, IDS, IDS, tiny_config(sample_every=20), tracker=run, progress=False,
+                         sample_fn=lambda m: sampling.sample_tunes(m, VOCAB, 1, settings=sampling.SampleSettings(max_chars=30))[0])
+    assert result.best_val < before - 0.5
+    assert result.history[-1]["val_bits"] == pytest.approx(result.history[-1]["val_nats"] / math.log(2))
+    logged = tracking.read_offline_archive(run.archive)
+    assert len(logged.metrics["train/loss"]) == 40
+    assert [s for s, _ in logged.metrics["val/nats_per_char"]] == [20, 40]
+
+
+def test_resume_continues_exactly(tmp_path):
+    straight = tiny_model()
+    T.train(straight, VOCAB, IDS, IDS, tiny_config(), progress=False, device="cpu")
+    ckpt = tmp_path / "run.pt"
+    first = tiny_model()
+    paused = T.train(first, VOCAB, IDS, IDS, tiny_config(), checkpoint_path=ckpt, progress=False, device="cpu",
+                     stop_after=25)
+    assert paused.stopped == "paused" and paused.steps == 25
+    resumed = tiny_model(seed=99)  # different initial weights: everything must come from the checkpoint
+    result = T.train(resumed, VOCAB, IDS, IDS, tiny_config(), checkpoint_path=ckpt, progress=False, device="cpu")
+    assert result.steps == 40
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    model, vocab = T.load_model(ckpt, device="cpu")
+    assert vocab == VOCAB and model.config == resumed.config
+
+
+def test_time_budget_stops_training():
+    result = T.train(tiny_model(), VOCAB, IDS, IDS, tiny_config(max_steps=10_000, time_budget_s=0.5, clock="wall"),
+                     progress=False)
+    assert result.stopped == "time budget" and 0 < result.steps < 10_000
+
+
+def test_learning_rate_schedule():
+    cfg = tiny_config(lr=1.0, warmup_steps=10, min_lr_ratio=0.1)
+    assert T.learning_rate(cfg, 0.0, 0) == pytest.approx(0.1)
+    assert T.learning_rate(cfg, 0.0, 10) == pytest.approx(1.0)
+    assert T.learning_rate(cfg, 1.0, 500) == pytest.approx(0.1)
+
+
+def test_top_p_keeps_the_smallest_set_reaching_p():
+    probs = torch.tensor([[0.5, 0.3, 0.15, 0.05]])
+    logits = probs.log()
+    kept = sampling.filter_logits(logits, top_p=0.8) > 0
+    assert kept.tolist() == [[True, True, False, False]]  # 0.5 + 0.3 reaches 0.8
+    kept = sampling.filter_logits(logits, top_p=0.81) > 0
+    assert kept.tolist() == [[True, True, True, False]]
+    assert (sampling.filter_logits(logits, top_p=0.1) > 0).sum() == 1
+    out = sampling.filter_logits(logits, top_p=0.8)
+    torch.testing.assert_close(out, torch.tensor([[0.625, 0.375, 0.0, 0.0]]))
+
+
+def test_top_k_and_temperature():
+    logits = torch.tensor([[2.0, 1.0, 0.0, -1.0]])
+    assert ((sampling.filter_logits(logits, top_k=2) > 0).tolist()) == [[True, True, False, False]]
+    cold = sampling.filter_logits(logits, temperature=0.1)
+    hot = sampling.filter_logits(logits, temperature=10.0)
+    assert cold[0, 0] > 0.99 and hot.max() - hot.min() < 0.1
+    with pytest.raises(ValueError):
+        sampling.filter_logits(logits, temperature=0)
+    with pytest.raises(ValueError):
+        sampling.filter_logits(logits, top_p=0)
+
+
+def test_sampling_is_seeded_primed_and_stops_at_the_end_of_a_tune():
+    model = tiny_model()
+    T.train(model, VOCAB, IDS, IDS, tiny_config(max_steps=80, eval_every=80), progress=False)
+    settings = sampling.SampleSettings(temperature=0.8, top_p=0.95, max_chars=400, seed=5)
+    tunes = sampling.sample_tunes(model, VOCAB, 4, prime="X:1\nT:", settings=settings)
+    assert len(tunes) == 4 and all(t.startswith("X:1\nT:") for t in tunes)
+    assert all("\n\n" not in t for t in tunes)
+    assert any(len(t) < 400 for t in tunes)  # at least one tune ended by itself
+    assert sampling.sample_tunes(model, VOCAB, 4, prime="X:1\nT:", settings=settings) == tunes
+    other = sampling.sample_tunes(model, VOCAB, 4, prime="X:1\nT:", settings=sampling.SampleSettings(seed=6, max_chars=400))
+    assert other != tunes
+    assert sampling.generation_speed(model, VOCAB, n_chars=50) > 0
+    with pytest.raises(ValueError):
+        sampling.sample_tunes(model, VOCAB, 1, prime="")
+
+
+def test_get_batch_feeds_training_with_int64():
+    x = np.asarray(IDS[:10])
+    assert x.dtype == np.int64
+
+
+def test_bar_retries_take_back_bars_of_the_wrong_length():
+    from helpers.abc.parse import parse_tune
+    from helpers.abc.validity import flagged_bars
+
+    assert sampling.last_bar_is_wrong("X:1\nT:t\nM:2/4\nL:1/8\nK:D\nAB|cd ef|ga|")
+    assert not sampling.last_bar_is_wrong("X:1\nT:t\nM:2/4\nL:1/8\nK:D\nAB|cd ef|ga fe|")
+    model = tiny_model()
+    T.train(model, VOCAB, IDS, IDS, tiny_config(max_steps=30, eval_every=30), progress=False)
+
+    def wrong_bars(retries):
+        settings = sampling.SampleSettings(temperature=1.0, top_p=None, max_chars=300, seed=1, bar_retries=retries)
+        tunes = sampling.sample_tunes(model, VOCAB, 6, prime="X:1\nT:t\nM:6/8\nL:1/8\nK:D\n", settings=settings)
+        bars = [parse_tune(t) for t in tunes]
+        return sum(len(flagged_bars(p)) for p in bars), sum(len(p.bars) for p in bars)
+
+    plain, plain_total = wrong_bars(0)
+    careful, careful_total = wrong_bars(50)
+    assert plain > 0 and careful_total > 0
+    assert careful / careful_total < plain / plain_total
