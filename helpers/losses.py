@@ -31,6 +31,17 @@ class ESRLoss(nn.Module):
         return (num / den).mean()
 
 
+class MSELoss(nn.Module):
+    """Mean squared error over every sample of the batch: proportional to the ESR of the batch as one signal.
+
+    Unlike :class:`ESRLoss` (a ratio per crop), a quiet crop does not weigh more than a loud one, so training
+    optimises the same quantity as the whole-signal ESR that selects and judges models (NAM trains on it too).
+    """
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return (pred - target).pow(2).mean()
+
+
 class PreEmphasisFilter(nn.Module):
     """First-order high-pass ``y[n] − a·y[n−1]`` (the output is one sample shorter: no invented y[−1])."""
 
@@ -102,7 +113,7 @@ class MultiResolutionSTFTLoss(nn.Module):
 
 
 LOSSES: dict[str, type[nn.Module]] = {
-    "esr": ESRLoss, "pre_esr": PreEmphasisESRLoss, "mrstft": MultiResolutionSTFTLoss, "dc": DCLoss,
+    "mse": MSELoss, "esr": ESRLoss, "pre_esr": PreEmphasisESRLoss, "mrstft": MultiResolutionSTFTLoss, "dc": DCLoss,
 }
 
 

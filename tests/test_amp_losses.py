@@ -54,3 +54,13 @@ def test_combined_loss_is_the_weighted_sum():
     assert combo(pred, target).item() == pytest.approx(2 * parts["esr"].item() + 0.5 * parts["dc"].item())
     with pytest.raises(ValueError, match="unknown loss"):
         losses.CombinedLoss({"l7": 1.0})
+
+
+def test_mse_by_hand_and_its_link_to_whole_signal_esr():
+    assert losses.MSELoss()(t(1, 2), t(1, 1)).item() == pytest.approx(0.5)
+    pred = torch.stack([t(1, 2), t(0, 0)])
+    target = torch.stack([t(1, 1), t(0.1, 0.1)])
+    # MSE / mean(y²) is the ESR of the batch taken as one signal (not the mean of per-crop ratios).
+    whole = losses.esr(pred.flatten(), target.flatten())
+    assert (losses.MSELoss()(pred, target) / target.pow(2).mean()).item() == pytest.approx(whole)
+    assert losses.ESRLoss(eps=0)(pred, target).item() != pytest.approx(whole)  # the quiet crop dominates
