@@ -37,3 +37,14 @@ def sine() -> np.ndarray:
     """One second of a 440 Hz sine at -6 dBFS, 48 kHz, float32."""
     t = np.arange(48_000) / 48_000
     return (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models: one torch thread is fastest, and far faster than two on a busy 2-core machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -19,13 +19,7 @@ IDS = VOCAB.encode(TEXT)
 TINY = dict(embedding_dim=8, hidden_size=32)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny LSTMs run several times faster on one thread (a second one mostly waits), above all on a busy CPU.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_model(seed=0):

@@ -11,13 +11,7 @@ from helpers.export.aliasing import asr_of_window, measure_aliasing, sine_probe
 from helpers.export.report import ReadyThresholds, export_report, failed_criteria, measure_rtf, summary_rows
 from helpers.models import build_model
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_asr_separates_harmonics_from_aliases():

@@ -3,7 +3,6 @@ interpolation curves and the slider player."""
 
 import numpy as np
 import pytest
-import torch
 
 from helpers.amp.checkpoint import CheckpointError
 from helpers.knobs.dataset import ensure_demo_knob_dataset, load_knob_dataset
@@ -16,13 +15,7 @@ SMALL = dict(epochs=3, steps_per_epoch=6, batch_size=4, crop_length=2048, val_se
              track=False, lr=8e-3)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models: on a shared 2-core machine extra threads only add contention."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -16,13 +16,7 @@ TINY = {"mlp": {"hidden": 32, "layers": 2}, "highway": {"hidden": 32, "layers": 
         "bigru": {"d_model": 16, "hidden": 16, "layers": 1}, "transformer": {"d_model": 16, "heads": 2, "layers": 1, "ff": 32}}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny tensors: one thread is fastest, and far faster than two on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -10,14 +10,7 @@ from helpers.synth import dataset, presets, teacher
 from helpers.synth.synth import PARAM_SPECS, PresetError, TorchSynth, adsr, check_presets, preset_to_dict
 from helpers.synth.vst import PluginLoadError, PluginNotFoundError, VSTError, VSTSynth
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """Tiny tensors: one thread is fastest, and far faster than two on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
