@@ -46,6 +46,22 @@ def test_every_course_notebook_is_clean_and_has_parameters():
         assert not any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code"), f"{book.name} has outputs"
 
 
+def test_papermill_reads_every_parameter_of_every_course_notebook():
+    """papermill's parser skips a line it cannot read (e.g. an '=' inside the comment): then the parameter
+    is missing from ``papermill --help-notebook`` and Colab's form."""
+    import re
+
+    import nbformat
+    from papermill.translators import PythonTranslator
+
+    for book in notebooks.list_notebooks():
+        nb = nbformat.read(book, as_version=4)
+        cell = nb.cells[notebooks.parameters_cell_index(book)]
+        assigned = re.findall(r"(?m)^([A-Z_][A-Z0-9_]*)\s*=", cell.source)
+        parsed = [p.name for p in PythonTranslator.inspect(cell)]
+        assert parsed == assigned, f"{book.name}: papermill reads {parsed}, the cell assigns {assigned}"
+
+
 def test_cli_selects_by_number_and_fails_with_exit_code(tmp_path, capsys, monkeypatch):
     _book(tmp_path / "20_a.ipynb", "print(1)")
     bad = tmp_path / "21_b.ipynb"

@@ -6,8 +6,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
+from helpers.abc import metre
 from helpers.abc.model import CharLSTM
 from helpers.abc.vocab import TUNE_SEPARATOR, Vocab
 
@@ -90,14 +92,22 @@ def sample_tunes(
     gen = torch.Generator(device="cpu").manual_seed(s.seed)
     was_training = model.training
     model.eval()
-    prime_ids = torch.from_numpy(vocab.encode(prime)).to(device)
-    logits, (h, c) = model(prime_ids.unsqueeze(0).expand(n, -1).contiguous())
+    reads_clock = getattr(model, "reads_clock", False)
+    clocks = [metre.BarClock() for _ in range(n)] if reads_clock else []
+    prime_ids = vocab.encode(prime)
+    if reads_clock:
+        prime_ids = np.concatenate([prime_ids[:, None], clocks[0].feed_text(prime)], axis=-1)
+        clocks = [clocks[0].snapshot() for _ in range(n)]
+    prime_t = torch.from_numpy(prime_ids).to(device)
+    logits, (h, c) = model(prime_t.unsqueeze(0).expand(n, *prime_t.shape).contiguous())
     last = logits[:, -1].clone()
     newline, bar_id = vocab.char_to_id.get("\n"), vocab.char_to_id.get("|")
     texts: list[list[int]] = [[] for _ in range(n)]
     finished = [False] * n
     retries = [0] * n
-    snapshots = [(h[:, i].clone(), c[:, i].clone(), last[i].clone(), 0) for i in range(n)]
+    snapshots = [(h[:, i].clone(), c[:, i].clone(), last[i].clone(), 0, clocks[i].snapshot() if reads_clock else None)
+                 for i in range(n)]
+    clock_now = torch.zeros(n, len(metre.SIZES), dtype=torch.long)
     for _ in range(s.max_chars * (1 + s.bar_retries)):
         probs = filter_logits(last, s.temperature, s.top_k, s.top_p).cpu()
         nxt = torch.multinomial(probs, 1, generator=gen).squeeze(1)
@@ -107,6 +117,8 @@ def sample_tunes(
                 continue
             ch = int(nxt[i])
             texts[i].append(ch)
+            if reads_clock:
+                clock_now[i] = torch.tensor(clocks[i].feed(vocab.chars[ch]))
             before = texts[i][-2] if len(texts[i]) >= 2 else (newline if prime.endswith("\n") else None)
             if stop_at_end and ch == newline and before == newline:
                 finished[i] = True
@@ -121,13 +133,17 @@ def sample_tunes(
                     accepted.append(i)
         if all(finished):
             break
-        logits, (h, c) = model(nxt.view(n, 1).to(device), (h, c))
+        step_in = torch.cat([nxt[:, None], clock_now], dim=-1)[:, None] if reads_clock else nxt.view(n, 1)
+        logits, (h, c) = model(step_in.to(device), (h, c))
         last = logits[:, -1].clone()
         for i in accepted:  # a new bar starts here
-            snapshots[i] = (h[:, i].clone(), c[:, i].clone(), last[i].clone(), len(texts[i]))
+            snapshots[i] = (h[:, i].clone(), c[:, i].clone(), last[i].clone(), len(texts[i]),
+                            clocks[i].snapshot() if reads_clock else None)
         for i in rollback:
-            h[:, i], c[:, i], last[i], keep = snapshots[i]
+            h[:, i], c[:, i], last[i], keep, clock = snapshots[i]
             del texts[i][keep:]
+            if reads_clock:
+                clocks[i] = clock.snapshot()
     model.train(was_training)
     tunes = []
     for ids in texts:

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from helpers.abc import metre
 from helpers.abc.model import CharLSTM, CharLSTMConfig
 from helpers.abc.vocab import Vocab, contiguous_streams, get_batch
 from helpers.atomic import torch_save
@@ -82,14 +83,27 @@ class _Clock:
         self.start += seconds
 
 
+def model_stream(model: nn.Module, vocab: Vocab, ids: np.ndarray) -> np.ndarray:
+    """What ``model`` reads from the character ids ``ids`` ``(n,)``: the ids themselves, or for a model with a
+    bar clock ``(n, 4)`` rows of (character id, the three clock features after that character)."""
+    if not getattr(model, "reads_clock", False) or ids.ndim == 2:
+        return ids
+    return np.concatenate([ids[:, None], metre.clock_states(vocab.decode(ids))], axis=-1)
+
+
 @torch.no_grad()
-def evaluate(model: nn.Module, ids: np.ndarray, *, n_streams: int = 16, chunk: int = 250, device: str | None = None) -> float:
+def evaluate(model: nn.Module, ids: np.ndarray, *, n_streams: int = 16, chunk: int = 250, device: str | None = None,
+             vocab: Vocab | None = None) -> float:
     """Mean cross-entropy (nats/char) of ``model`` over the vectorised stream ``ids``.
 
     The stream is cut into ``n_streams`` contiguous rows read in chunks of ``chunk`` characters with
     the LSTM state carried over, so every character is scored once with its full left context (up to
-    its row's start).
+    its row's start). A model with a bar clock needs ``vocab`` (or ids from :func:`model_stream`).
     """
+    if getattr(model, "reads_clock", False) and ids.ndim == 1:
+        if vocab is None:
+            raise ValueError("this model reads the bar clock: pass vocab= or ids from model_stream(model, vocab, ids)")
+        ids = model_stream(model, vocab, ids)
     device = device or next(model.parameters()).device.type
     was_training = model.training
     model.eval()
@@ -159,6 +173,7 @@ def train(
     device = device or pick_device()
     seed_everything(config.seed)
     rng = np.random.default_rng(config.seed)
+    train_ids, val_ids = model_stream(model, vocab, train_ids), model_stream(model, vocab, val_ids)
     model.to(device).train()
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     result = TrainResult(checkpoint=Path(checkpoint_path) if checkpoint_path else None)
@@ -265,7 +280,7 @@ def train(
 TRAIN_PRESETS: dict[str, TrainConfig] = {
     "quick": TrainConfig(batch_size=16, seq_length=100, lr=5e-3, max_steps=150, eval_every=50, warmup_steps=10),
     "full": TrainConfig(batch_size=32, seq_length=200, lr=4e-3, max_steps=20_000, time_budget_s=600.0,
-                        eval_every=50, warmup_steps=10),
+                        eval_every=50, warmup_steps=10, weight_decay=0.1),
     "lab": TrainConfig(batch_size=8, seq_length=100, lr=5e-3, max_steps=2000, schedule="constant", warmup_steps=0,
                        grad_clip=0.0, eval_every=100),
 }

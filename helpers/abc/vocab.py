@@ -78,24 +78,28 @@ def join_tunes(tunes: list[str]) -> str:
 def get_batch(ids: np.ndarray, seq_length: int, batch_size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Random windows of a vectorised stream: inputs ``x`` and targets ``y = x`` shifted by one step.
 
-    Returns two int64 arrays of shape ``(batch_size, seq_length)`` with ``y[:, t] == x[:, t + 1]``.
+    Returns two int64 arrays of shape ``(batch_size, seq_length)`` with ``y[:, t] == x[:, t + 1]``. A stream
+    of shape ``(n, k)`` (per-character features, e.g. character and bar clock) gives ``x`` of shape
+    ``(batch_size, seq_length, k)`` and ``y`` of its first column, the characters.
     """
     n = len(ids) - 1
     if n < seq_length:
         raise ValueError(f"the stream has {len(ids)} characters, too few for windows of {seq_length} + 1")
     starts = rng.integers(0, n - seq_length + 1, size=batch_size)
     idx = starts[:, None] + np.arange(seq_length)[None, :]
-    return ids[idx], ids[idx + 1]
+    y = ids[idx + 1]
+    return ids[idx], y[..., 0] if ids.ndim == 2 else y
 
 
 def contiguous_streams(ids: np.ndarray, n_streams: int) -> tuple[np.ndarray, np.ndarray]:
     """Cut a stream into ``n_streams`` equal contiguous rows for stateful evaluation.
 
     Returns ``(x, y)`` of shape ``(n_streams, length)`` with ``y`` the next character of ``x``;
-    reading each row left to right while carrying the LSTM state scores every character once.
+    reading each row left to right while carrying the LSTM state scores every character once. A stream
+    of shape ``(n, k)`` gives ``x`` of shape ``(n_streams, length, k)`` and ``y`` of characters only.
     """
     n_streams = max(1, min(n_streams, (len(ids) - 1) // 2))
     length = (len(ids) - 1) // n_streams
-    x = ids[: n_streams * length].reshape(n_streams, length)
-    y = ids[1 : n_streams * length + 1].reshape(n_streams, length)
-    return x, y
+    x = ids[: n_streams * length].reshape(n_streams, length, *ids.shape[1:])
+    y = ids[1 : n_streams * length + 1].reshape(n_streams, length, *ids.shape[1:])
+    return x, y[..., 0] if ids.ndim == 2 else y
