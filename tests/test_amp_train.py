@@ -133,3 +133,21 @@ def test_ddp_on_two_cpu_processes_matches_single_process(data, tmp_path):
     ddp_model = load_model(tmp_path / "ddp" / "last.pt")[0]
     for (name, a), b in zip(ddp_model.state_dict().items(), load_model(single.last_path)[0].state_dict().values()):
         assert torch.allclose(a, b, atol=1e-5), name  # averaged gradients of two half-batches = full-batch gradient
+
+
+@pytest.mark.slow
+def test_cpu_workers_train_the_same_model_as_one_process(data, tmp_path):
+    from helpers.amp.workers import cpu_workers, train_on_cpu_workers
+
+    cfg = TrainConfig(epochs=2, **{**SMALL, "batch_size": 4, "steps_per_epoch": 3})
+    split = train_on_cpu_workers(data, TrainConfig(**{**cfg.__dict__, "checkpoint_dir": str(tmp_path / "two")}), workers=2)
+    single = train(data, TrainConfig(**{**cfg.__dict__, "checkpoint_dir": str(tmp_path / "one")}))
+    assert split.epochs_run == single.epochs_run == 2 and split.samples_per_second > 0
+    assert split.best_val_esr == pytest.approx(single.best_val_esr, rel=1e-3)
+    for (name, a), b in zip(split.model.state_dict().items(), single.model.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-5), name
+    with pytest.raises(ValueError, match="divisible"):
+        train_on_cpu_workers(data, TrainConfig(**{**cfg.__dict__, "batch_size": 3}), workers=2)
+    with pytest.raises(ValueError, match="at least 1"):
+        cpu_workers(0)
+    assert cpu_workers("auto") >= 1 and cpu_workers(3) == 3

@@ -5,7 +5,8 @@
     python -m helpers.amp predict --checkpoint checkpoints/RUN/best.pt --input dry.wav --output wet.wav
     python -m helpers.amp evaluate --checkpoint checkpoints/RUN/best.pt [--manifest ...]
 
-Under ``torchrun --nproc_per_node N -m helpers.amp train ...`` training runs data-parallel (DDP).
+Under ``torchrun --nproc_per_node N -m helpers.amp train ...`` training runs data-parallel (DDP). On a CPU,
+``--workers auto`` does the same with one single-threaded process per core (see helpers.amp.workers).
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ def _train(args: argparse.Namespace) -> int:
                       batch_size=args.batch_size, crop_length=args.crop_length, lr=args.lr, seed=args.seed,
                       device=args.device, run_name=run, resume=not args.no_resume, track=not args.no_track,
                       steps_per_epoch=args.steps_per_epoch)
-    result = train(data, cfg)
+    if args.workers != "1":
+        from helpers.amp.workers import train_on_cpu_workers
+
+        result = train_on_cpu_workers(data, cfg, args.workers)
+    else:
+        result = train(data, cfg)
     summary = {"run": run, "best_val_esr": result.best_val_esr, "best_epoch": result.best_epoch,
                "epochs_run": result.epochs_run, "seconds": round(result.seconds, 1),
                "samples_per_second": round(result.samples_per_second), "best": str(result.best_path),
@@ -102,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--run-name", default=None)
     t.add_argument("--no-resume", action="store_true", help="start over even if the run has a checkpoint")
     t.add_argument("--no-track", action="store_true", help="no Comet experiment")
+    t.add_argument("--workers", default="1",
+                   help="CPU only: split each batch over N single-threaded processes ('auto': one per core)")
     t.set_defaults(func=_train)
     p = sub.add_parser("predict", help="run a checkpoint over a whole WAV file")
     p.add_argument("--checkpoint", required=True)

@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny budgets: checks the benchmark runs, not the figures")
     parser.add_argument("--minutes", type=float, default=None,
                         help="training budget per run for the parts that train (amp default: 10)")
+    parser.add_argument("--presets", nargs="+", default=None,
+                        help="amp part: NAM presets to compare (default: feather standard)")
+    parser.add_argument("--devices", nargs="+", default=None,
+                        help="amp part: demo devices (default: overdrive edge_of_breakup high_gain)")
     args = parser.parse_args(argv)
     results = {}
     for part in args.parts or PARTS:
@@ -33,8 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n=== bench: {part} ===", flush=True)
         start = time.perf_counter()
         kwargs = {"quick": args.quick}
-        if args.minutes is not None and "minutes" in inspect.signature(module.run).parameters:
-            kwargs["minutes"] = args.minutes
+        accepted = inspect.signature(module.run).parameters
+        for name in ("minutes", "presets", "devices"):
+            if getattr(args, name) is not None and name in accepted:
+                kwargs[name] = getattr(args, name)
         results[part] = module.run(**kwargs)
         print(f"[{part}] done in {time.perf_counter() - start:.0f} s")
     path = write_json(outputs_dir("bench", "results.json"), results)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from helpers.amp.data import AmpData
-from helpers.amp.train import TrainConfig, predict, train
+from helpers.amp.train import TrainConfig, predict
 from helpers.capture.demo import ensure_demo_capture
 from helpers.losses import esr
 from helpers.models.nam_wavenet import PRESETS
@@ -95,32 +95,43 @@ def train_nam(data: AmpData, preset: str, minutes: float, seed: int = 0) -> dict
     return {"test_esr": score, "samples_per_second": best.batches * 16 * 8192 / seconds, "seconds": seconds}
 
 
-def train_ours(data: AmpData, preset: str, minutes: float, seed: int = 0) -> dict[str, float]:
-    """Train with this project's trainer (full-mode settings) for ``minutes``."""
+def train_ours(data: AmpData, preset: str, minutes: float, seed: int = 0, workers: int | str = "auto") -> dict[str, float]:
+    """Train with this project's trainer (full-mode settings) for ``minutes``, on ``workers`` CPU processes."""
+    from helpers.amp.workers import train_on_cpu_workers
     from helpers.amp.workflow import FULL_TRAINING
 
     cfg = TrainConfig(model="nam", preset=preset, seed=seed, track=False, progress=False, resume=False,
                       run_name=f"bench_{data.name}_{preset}", checkpoint_dir=str(checkpoints_dir("bench", data.name, preset)),
                       **{**FULL_TRAINING, "minutes": minutes})
-    r = train(data, cfg)
+    r = train_on_cpu_workers(data, cfg, workers)
     score = _test_esr(lambda x: predict(r.model, x), data, r.model.receptive_field)
     return {"test_esr": score, "samples_per_second": r.samples_per_second, "seconds": r.seconds}
 
 
-def run(quick: bool = False, minutes: float | None = None, devices=DEVICES, presets=("feather", "standard")) -> dict:
-    """Both trainers on every (device, preset); prints a table with ratios and returns the figures."""
+def run(quick: bool = False, minutes: float | None = None, devices=DEVICES, presets=("feather", "standard"),
+        workers: int | str = "auto") -> dict:
+    """Both trainers on every (device, preset); prints a table with ratios and returns the figures.
+
+    Both use the whole CPU: NAM's trainer one process with a thread per core (PyTorch's default), ours
+    ``workers`` single-threaded data-parallel processes (:mod:`helpers.amp.workers`; ``1`` = one process
+    with a thread per core, like NAM's)."""
+    from helpers.amp.workers import cpu_workers
+
     minutes = minutes if minutes is not None else (0.15 if quick else 10.0)
     if quick:
         devices, presets = devices[:1], presets[:1]
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    results: dict[str, Any] = {"minutes_per_run": minutes, "threads": torch.get_num_threads(), "runs": []}
-    print(f"budget {minutes} min per run, {torch.get_num_threads()} threads")
+    n_workers = cpu_workers(workers)
+    results: dict[str, Any] = {"minutes_per_run": minutes, "threads": torch.get_num_threads(), "workers": n_workers,
+                               "runs": []}
+    print(f"budget {minutes} min per run; NAM: 1 process × {torch.get_num_threads()} threads; "
+          f"ours: {n_workers} process(es) × {1 if n_workers > 1 else torch.get_num_threads()} thread(s)")
     print(f"{'device':<16}{'preset':<10}{'ESR ours':>10}{'ESR NAM':>10}{'ESR ratio':>10}"
           f"{'ours S/s':>11}{'NAM S/s':>11}{'speed ratio':>12}")
     for device in devices:
         data = AmpData.from_manifest(ensure_demo_capture(device, quick=quick))
         for preset in presets:
-            ours = train_ours(data, preset, minutes)
+            ours = train_ours(data, preset, minutes, workers=n_workers)
             nam = train_nam(data, preset, minutes)
             row = {"device": device, "preset": preset, "ours": ours, "nam": nam,
                    "esr_ratio": ours["test_esr"] / nam["test_esr"],
