@@ -79,7 +79,7 @@ class BarClock:
 
     After each character the reader reads again what follows the last bar line (or line start), carrying
     the meter, unit, filled time, tuplet and broken-rhythm state across; this keeps the cost per character
-    at about one bar's length. ``copy.deepcopy`` a clock to take a snapshot (sampling with bar retries rolls back to one).
+    at about one bar's length. :meth:`snapshot` copies a clock (sampling with bar retries rolls back to one).
     """
 
     def __init__(self) -> None:
