@@ -64,3 +64,32 @@ def check_architecture(payload: dict[str, Any], expect: CausalModel, path: str |
             f"not the {expect.family!r} model {expect.config()} you asked for; "
             "build the model from the checkpoint (load_model(path)) or train a new run"
         )
+
+
+def record_epoch(history: list[dict[str, float]], *, epoch: int, step: int, train_loss: float, val: float,
+                 seconds: float, best: tuple[float, int], model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                 scheduler: Any, train_config: dict[str, Any], meta: dict[str, Any], best_path: Path, last_path: Path,
+                 tracker: Any = None, bar: Any = None, save: bool = True) -> tuple[float, int]:
+    """End-of-epoch bookkeeping shared by the amp and knob trainers.
+
+    Appends the epoch's record to ``history``; with ``save`` (rank 0 under DDP) writes ``best.pt`` when the
+    validation ESR ``val`` beats ``best = (best_val, best_epoch)``, always writes ``last.pt`` (the resume
+    point), logs to ``tracker`` and updates the progress ``bar``. Returns the new ``(best_val, best_epoch)``.
+    """
+    lr = optimizer.param_groups[0]["lr"]
+    record = {"epoch": epoch, "step": step, "train_loss": train_loss, "val_esr": val, "lr": lr, "seconds": seconds}
+    history.append(record)
+    if not save:
+        return best
+    best_val, best_epoch = best
+    if val < best_val:
+        best_val, best_epoch = val, epoch
+        save_checkpoint(best_path, model, epoch=epoch, val_esr=val, train_config=train_config, **meta)
+    save_checkpoint(last_path, model, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
+                    epoch=epoch, history=history, best_val_esr=best_val, best_epoch=best_epoch,
+                    train_config=train_config, seconds=seconds, **meta)
+    if tracker:
+        tracker.log_metrics({"val/esr": val, "train/epoch_loss": train_loss, "lr": lr}, step=step, epoch=epoch)
+    if bar is not None:
+        bar.set_postfix(loss=f"{train_loss:.4f}", val_esr=f"{val:.4f}", best=f"{best_val:.4f}")
+    return best_val, best_epoch

@@ -28,7 +28,7 @@ from helpers.amp.checkpoint import (
     check_architecture,
     load_model,
     read_checkpoint,
-    save_checkpoint,
+    record_epoch,
 )
 from helpers.amp.data import AmpData, make_batch
 from helpers.capture.splits import random_crops
@@ -220,20 +220,11 @@ def train(data: AmpData, cfg: TrainConfig | None = None, **overrides: Any) -> Tr
         if cfg.minutes is None:
             scheduler.step()
         val = evaluate_split(model, data, "validation") if is_main else float("nan")
-        record = {"epoch": epoch, "step": step, "train_loss": float(np.mean(losses)), "val_esr": val,
-                  "lr": optimizer.param_groups[0]["lr"], "seconds": elapsed_before + time.perf_counter() - t0}
-        history.append(record)
-        if is_main:
-            if val < best_val:
-                best_val, best_epoch = val, epoch
-                save_checkpoint(best_path, model, epoch=epoch, val_esr=val, train_config=asdict(cfg), **data_meta)
-            save_checkpoint(last_path, model, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                            epoch=epoch, history=history, best_val_esr=best_val, best_epoch=best_epoch,
-                            train_config=asdict(cfg), seconds=record["seconds"], **data_meta)
-            if tracker:
-                tracker.log_metrics({"val/esr": val, "train/epoch_loss": record["train_loss"], "lr": record["lr"]},
-                                    step=step, epoch=epoch)
-            bar.set_postfix(loss=f"{record['train_loss']:.4f}", val_esr=f"{val:.4f}", best=f"{best_val:.4f}")
+        best_val, best_epoch = record_epoch(
+            history, epoch=epoch, step=step, train_loss=float(np.mean(losses)), val=val,
+            seconds=elapsed_before + time.perf_counter() - t0, best=(best_val, best_epoch), model=model,
+            optimizer=optimizer, scheduler=scheduler, train_config=asdict(cfg), meta=data_meta,
+            best_path=best_path, last_path=last_path, tracker=tracker, bar=bar, save=is_main)
         if stopped:
             break
     bar.close()

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from helpers.amp.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+from helpers.amp.checkpoint import CheckpointError, read_checkpoint, record_epoch
 from helpers.capture.splits import random_crops
 from helpers.knobs.dataset import KnobData
 from helpers.knobs.encoding import KnobEncoding, make_encoding
@@ -209,19 +209,11 @@ def train_knobs(data: KnobData, cfg: KnobTrainConfig | None = None, **overrides:
                 break
         scheduler.step()
         val = evaluate_settings(model, data, encoding, list(train_idx), "validation", cfg.val_seconds)
-        record = {"epoch": epoch, "step": step, "train_loss": float(np.mean(losses)), "val_esr": val,
-                  "lr": optimizer.param_groups[0]["lr"], "seconds": elapsed_before + time.perf_counter() - t0}
-        history.append(record)
-        if val < best_val:
-            best_val, best_epoch = val, epoch
-            save_checkpoint(best_path, model, epoch=epoch, val_esr=val, train_config=asdict(cfg), **meta)
-        save_checkpoint(last_path, model, optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
-                        epoch=epoch, history=history, best_val_esr=best_val, best_epoch=best_epoch,
-                        train_config=asdict(cfg), seconds=record["seconds"], **meta)
-        if tracker:
-            tracker.log_metrics({"val/esr": val, "train/epoch_loss": record["train_loss"], "lr": record["lr"]},
-                                step=step, epoch=epoch)
-        bar.set_postfix(loss=f"{record['train_loss']:.4f}", val_esr=f"{val:.4f}", best=f"{best_val:.4f}")
+        best_val, best_epoch = record_epoch(
+            history, epoch=epoch, step=step, train_loss=float(np.mean(losses)), val=val,
+            seconds=elapsed_before + time.perf_counter() - t0, best=(best_val, best_epoch), model=model,
+            optimizer=optimizer, scheduler=scheduler, train_config=asdict(cfg), meta=meta,
+            best_path=best_path, last_path=last_path, tracker=tracker, bar=bar)
         if stopped:
             break
     bar.close()
