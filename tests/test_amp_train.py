@@ -92,6 +92,7 @@ def test_resume_refuses_another_architecture(data, tmp_path):
 def test_wall_clock_budget_stops_training(data, tmp_path):
     r = train(data, TrainConfig(epochs=1000, minutes=0.05, checkpoint_dir=str(tmp_path), **SMALL))
     assert r.stopped_by_budget and r.epochs_run < 1000 and r.best_path.exists()
+    assert r.history[-1]["lr"] == pytest.approx(SMALL["lr"] * TrainConfig.final_lr_ratio)
 
 
 def test_crops_stay_inside_one_range():
@@ -151,3 +152,4 @@ def test_cpu_workers_train_the_same_model_as_one_process(data, tmp_path):
     with pytest.raises(ValueError, match="at least 1"):
         cpu_workers(0)
     assert cpu_workers("auto") >= 1 and cpu_workers(3) == 3
+    assert 4 % cpu_workers("auto", batch_size=4) == 0 and cpu_workers("auto", batch_size=1) == 1

@@ -1,6 +1,8 @@
 """Training conditioned models on a demo knob dataset: learning, checkpoints and resume, the 2×2 grid,
 interpolation curves and the slider player."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -36,6 +38,15 @@ def test_concat_training_learns_and_resumes_exactly(data, tmp_path):
     assert model.config() == full.model.config() and model.family == "knob_nam"
     with pytest.raises(CheckpointError, match="architecture"):
         train_knobs(data, KnobTrainConfig(kind="film", checkpoint_dir=str(tmp_path / "full"), **SMALL))
+
+
+def test_time_budget_decays_the_rate_over_the_budget_and_stops(data, tmp_path):
+    r = train_knobs(data, KnobTrainConfig(kind="concat", checkpoint_dir=str(tmp_path), minutes=0.04,
+                                          **{**SMALL, "epochs": 1000}))
+    lrs = [h["lr"] for h in r.history]
+    assert r.stopped_by_budget and len(lrs) < 1000 and r.best_path.exists()
+    assert lrs[-1] == pytest.approx(SMALL["lr"] * 0.05)  # the last step ran at the budget's final rate
+    assert all(a > b for a, b in itertools.pairwise(lrs))
 
 
 @pytest.mark.parametrize("kind", ["film", "lstm"])

@@ -201,8 +201,7 @@ def train(data: AmpData, cfg: TrainConfig | None = None, **overrides: Any) -> Tr
             frac = 0.0
             if cfg.minutes is not None:  # a known budget: decay the rate over wall-clock time, not epochs
                 frac = _budget_fraction(t0, elapsed_before, cfg.minutes, world)
-                for group in optimizer.param_groups:
-                    group["lr"] = cfg.lr * cfg.final_lr_ratio ** min(frac, 1.0)
+                set_budget_lr(optimizer, cfg.lr, cfg.final_lr_ratio, frac)
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(net(xb), yb)
             loss.backward()
@@ -240,6 +239,12 @@ def train(data: AmpData, cfg: TrainConfig | None = None, **overrides: Any) -> Tr
                        history=history, last_path=last_path, best_path=best_path, seconds=seconds,
                        samples_per_second=trained_samples / max(seconds, 1e-9), archive=archive,
                        stopped_by_budget=stopped)
+
+
+def set_budget_lr(optimizer: torch.optim.Optimizer, lr: float, final_ratio: float, frac: float) -> None:
+    """Set the rate for a wall-clock budget ``frac`` used (0–1): exponential decay from ``lr`` to ``lr × final_ratio``."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr * final_ratio ** min(max(frac, 0.0), 1.0)
 
 
 def _budget_fraction(t0: float, before: float, minutes: float, world: int) -> float:

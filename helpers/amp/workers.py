@@ -26,14 +26,18 @@ from helpers.amp.train import TrainConfig, TrainResult, train
 from helpers.atomic import torch_save
 
 
-def cpu_workers(requested: int | str | None = "auto") -> int:
+def cpu_workers(requested: int | str | None = "auto", batch_size: int | None = None) -> int:
     """How many worker processes to use: ``"auto"`` = one per CPU core this process may use (at most the
-    batch-friendly 8), 1 when a GPU is present (use ``torchrun`` there); an int is taken as given."""
+    batch-friendly 8, and a divisor of ``batch_size`` when given), 1 when a GPU is present (use ``torchrun``
+    there); an int is taken as given."""
     if requested in (None, "auto"):
         if torch.cuda.is_available() or (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
             return 1
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        return max(1, min(cores, 8))
+        n = max(1, min(cores, 8))
+        while batch_size and batch_size % n:
+            n -= 1
+        return n
     n = int(requested)
     if n < 1:
         raise ValueError(f"workers must be at least 1, got {n}")
@@ -66,7 +70,7 @@ def train_on_cpu_workers(data: AmpData, cfg: TrainConfig, workers: int | str | N
     Comet logging and the time budget behave as in one process (rank 0 logs and saves). With one worker
     this simply calls :func:`train`.
     """
-    n = cpu_workers(workers)
+    n = cpu_workers(workers, cfg.batch_size)
     if n == 1:
         return train(data, cfg)
     if cfg.batch_size % n:

@@ -116,12 +116,13 @@ def run(quick: bool = False, minutes: float | None = None, devices=DEVICES, pres
     ``workers`` single-threaded data-parallel processes (:mod:`helpers.amp.workers`; ``1`` = one process
     with a thread per core, like NAM's)."""
     from helpers.amp.workers import cpu_workers
+    from helpers.amp.workflow import FULL_TRAINING
 
     minutes = minutes if minutes is not None else (0.15 if quick else 10.0)
     if quick:
         devices, presets = devices[:1], presets[:1]
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    n_workers = cpu_workers(workers)
+    n_workers = cpu_workers(workers, FULL_TRAINING["batch_size"])
     results: dict[str, Any] = {"minutes_per_run": minutes, "threads": torch.get_num_threads(), "workers": n_workers,
                                "runs": []}
     print(f"budget {minutes} min per run; NAM: 1 process × {torch.get_num_threads()} threads; "

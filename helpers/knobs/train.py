@@ -1,8 +1,9 @@
 """Training conditioned models: the amp training loop's pieces, with the knob vector fed alongside.
 
 The loop mirrors :func:`helpers.amp.train.train` (seeded crops per ``(seed, epoch)``, Adam with gradient
-clipping, ExponentialLR, a minutes budget, ``last.pt``/``best.pt`` written atomically by
-:func:`helpers.amp.checkpoint.save_checkpoint`, exact resume, Comet tracking), and reuses its crop
+clipping, ExponentialLR per epoch or, with a ``minutes`` budget, the same decay spread over wall-clock time,
+``last.pt``/``best.pt`` written atomically by :func:`helpers.amp.checkpoint.save_checkpoint`, exact resume,
+Comet tracking), and reuses its crop
 sampler, losses and checkpoint format. What differs: each crop also draws a *recording* (a knob
 setting) from the training settings, and the model gets that setting's encoded knob vector.
 Held-out settings (role ``heldout``) are never drawn. Validation: plain ESR on the validation time
@@ -22,6 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from helpers.amp.checkpoint import CheckpointError, read_checkpoint, record_epoch
+from helpers.amp.train import set_budget_lr
 from helpers.capture.splits import random_crops
 from helpers.knobs.dataset import KnobData
 from helpers.knobs.encoding import KnobEncoding, make_encoding
@@ -49,7 +51,8 @@ class KnobTrainConfig:
     crop_length: int = 8192  #: output samples per crop
     steps_per_epoch: int | None = None  #: None = about one pass over the training audio of one setting
     lr: float = 4e-3
-    lr_decay: float = 0.97
+    lr_decay: float = 0.97  #: ExponentialLR factor per epoch (runs without a time budget)
+    final_lr_ratio: float = 0.05  #: with ``minutes``: the rate decays exponentially to lr × this at the budget's end
     grad_clip: float = 1.0
     loss: dict[str, float] = field(default_factory=lambda: {"esr": 1.0, "pre_esr": 1.0})
     pre_emphasis: float = 0.85
@@ -194,6 +197,10 @@ def train_knobs(data: KnobData, cfg: KnobTrainConfig | None = None, **overrides:
             starts = random_crops(data.splits["train"], cfg.crop_length, rf, cfg.batch_size, rng)
             xs, ys, ks = make_knob_batch(data, vecs, recs, starts, cfg.crop_length, rf - 1)
             xb, yb, kb = (torch.from_numpy(a).to(device) for a in (xs, ys, ks))
+            frac = 0.0
+            if cfg.minutes is not None:  # a known budget: decay the rate over wall-clock time, not epochs
+                frac = (elapsed_before + time.perf_counter() - t0) / (60.0 * cfg.minutes)
+                set_budget_lr(optimizer, cfg.lr, cfg.final_lr_ratio, frac)
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(model(xb, kb), yb)
             loss.backward()
@@ -204,10 +211,11 @@ def train_knobs(data: KnobData, cfg: KnobTrainConfig | None = None, **overrides:
             losses.append(float(loss.detach()))
             if tracker and step % cfg.log_every == 0:
                 tracker.log_metric("train/loss", losses[-1], step=step, epoch=epoch)
-            if cfg.minutes is not None and elapsed_before + time.perf_counter() - t0 >= 60.0 * cfg.minutes:
+            if frac >= 1.0:
                 stopped = True
                 break
-        scheduler.step()
+        if cfg.minutes is None:
+            scheduler.step()
         val = evaluate_settings(model, data, encoding, list(train_idx), "validation", cfg.val_seconds)
         best_val, best_epoch = record_epoch(
             history, epoch=epoch, step=step, train_loss=float(np.mean(losses)), val=val,
