@@ -32,9 +32,9 @@ def _train(args: argparse.Namespace) -> int:
     data = AmpData.from_manifest(manifest)
     run = args.run_name or f"{data.name}_{args.model}_{args.preset or 'custom'}"
     cfg = TrainConfig(model=args.model, preset=args.preset, epochs=args.epochs, minutes=args.minutes,
-                      batch_size=args.batch_size, crop_length=args.crop_length, seed=args.seed,
+                      batch_size=args.batch_size, crop_length=args.crop_length, lr=args.lr, seed=args.seed,
                       device=args.device, run_name=run, resume=not args.no_resume, track=not args.no_track,
-                      steps_per_epoch=args.steps_per_epoch, **({"lr": args.lr} if args.lr is not None else {}))
+                      steps_per_epoch=args.steps_per_epoch)
     if args.workers != "1":
         from helpers.amp.workers import train_on_cpu_workers
 
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--steps-per-epoch", type=int, default=None)
     t.add_argument("--batch-size", type=int, default=8)
     t.add_argument("--crop-length", type=int, default=16_384, help="output samples per crop")
-    t.add_argument("--lr", type=float, default=None, help="Adam's initial rate (default: TrainConfig's, 4e-3)")
+    t.add_argument("--lr", type=float, default=8e-3)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available)")
     t.add_argument("--run-name", default=None)

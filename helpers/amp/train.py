@@ -49,7 +49,7 @@ class TrainConfig:
     batch_size: int = 8
     crop_length: int = 16_384  #: output samples per training crop (2x NAM's: less receptive-field overhead)
     steps_per_epoch: int | None = None  #: None = about one pass over the training audio
-    lr: float = 4e-3  #: Adam's initial rate (NAM's); 8e-3 fits high-gain devices, but mild ones end worse
+    lr: float = 8e-3
     lr_decay: float = 0.97  #: ExponentialLR factor per epoch (runs without a time budget)
     final_lr_ratio: float = 0.05  #: with ``minutes``: the rate decays exponentially to lr × this at the budget's end
     grad_clip: float = 1.0  #: max gradient norm

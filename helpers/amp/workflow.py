@@ -15,7 +15,7 @@ from helpers.capture.demo import ensure_demo_capture
 from helpers.paths import checkpoints_dir
 
 #: Quick mode: seconds of CPU training, enough to see the loss fall and exercise every step.
-QUICK_TRAINING: dict[str, Any] = {"epochs": 4, "batch_size": 4, "crop_length": 8192, "steps_per_epoch": 12, "lr": 8e-3}
+QUICK_TRAINING: dict[str, Any] = {"epochs": 4, "batch_size": 4, "crop_length": 8192, "steps_per_epoch": 12}
 #: Full mode: NAM-like settings with a wall-clock budget (minutes on CPU).
 FULL_TRAINING: dict[str, Any] = {"epochs": 1000, "minutes": 10.0, "batch_size": 8, "crop_length": 16384}
 
