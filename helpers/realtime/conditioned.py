@@ -23,7 +23,7 @@ from helpers.realtime.engine import (
     as_numpy,
     register_streamer,
 )
-from helpers.realtime.nam import _ArrayPlan
+from helpers.realtime.nam import ArrayPlan
 
 
 class ConditionedEngine(StreamingEngine):
@@ -80,37 +80,6 @@ class ConditionedEngine(StreamingEngine):
         return np.broadcast_to(self.knobs[:, None], (self.num_knobs, n))
 
 
-class _FiLMPlan(_ArrayPlan):
-    """A NAM layer-array plan whose pre-activations are scaled and shifted per layer (FiLM)."""
-
-    def run_film(self, inp: np.ndarray, head: np.ndarray | None, q: int,
-                 film: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
-        n = inp.shape[1]
-        c, lines, acts = self.channels, self.lines, self.acts(n)
-        np.matmul(self.rechannel, inp, out=lines[0].window(q, n))
-        last = len(lines) - 1
-        out = None
-        for i, (line, d) in enumerate(zip(lines, self.dilations)):
-            gamma, beta = film[i]
-            z = self.convs[i] @ line.taps(q, n, self.kernel, d)
-            z *= 1.0 + gamma
-            z += beta
-            a = acts[i, :c]
-            if self.gated:
-                np.tanh(z[:c], out=a)
-                a *= expit(z[c:])
-            else:
-                self.act(z, out=a)
-            if i < last:
-                np.add(line.window(q, n), self.res[i] @ acts[i], out=lines[i + 1].window(q, n))
-            elif not self.final:
-                out = line.window(q, n) + self.res[i] @ acts[i]
-        s = acts[:, :c].sum(axis=0)
-        if head is not None:
-            s += head
-        return self.head_w @ s + self.head_b, out
-
-
 class ConditionedWaveNetStreamer(ConditionedEngine):
     """Streams a ``knob_nam`` model (concat or FiLM) built from its PyTorch weights."""
 
@@ -121,11 +90,10 @@ class ConditionedWaveNetStreamer(ConditionedEngine):
         cond = 1 + k if self.mechanism == "concat" else 1
         self.cond = cond
         self.head_scale = np.float32(model.head_scale)
-        plan_cls = _FiLMPlan if self.mechanism == "film" else _ArrayPlan
         self.plans = []
         prev_rows, prev_channels = 1 + cond + 1, 1  # the input stage: [x; condition; 1]
         for i, array in enumerate(model.arrays):
-            plan = plan_cls(array, cond, prev_rows, prev_channels, i == len(model.arrays) - 1, capacity)
+            plan = ArrayPlan(array, cond, prev_rows, prev_channels, i == len(model.arrays) - 1, capacity)
             self.plans.append(plan)
             self.lines.extend(plan.lines)
             prev_rows, prev_channels = plan.rows, plan.channels
@@ -165,7 +133,7 @@ class ConditionedWaveNetStreamer(ConditionedEngine):
             film = self._film(kn)
             head = None
             for plan, f in zip(self.plans, film):
-                head, inp = plan.run_film(inp, head, q, f)
+                head, inp = plan.run(inp, head, q, film=f)
         return self.head_scale * head[0]
 
 

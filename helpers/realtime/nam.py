@@ -25,8 +25,8 @@ from helpers.realtime.engine import (
 _ACT = {"Tanh": np.tanh, "Sigmoid": expit, "ReLU": lambda z, out: np.maximum(z, 0.0, out=out)}
 
 
-class _ArrayPlan:
-    """Precomputed matrices and delay lines of one layer array."""
+class ArrayPlan:
+    """Precomputed matrices and delay lines of one layer array (shared with the knob-conditioned engine)."""
 
     def __init__(self, array, cond: int, prev_rows: int, prev_channels: int, final: bool, capacity: int):
         cfg = array.cfg
@@ -62,8 +62,12 @@ class _ArrayPlan:
             self._acts = np.ones((len(self.dilations), self.channels + 1, n), dtype=np.float32)
         return self._acts
 
-    def run(self, inp: np.ndarray, head: np.ndarray | None, q: int) -> tuple[np.ndarray, np.ndarray]:
-        """``inp``: previous stage ``(prev_rows, n)``; returns ``(head_out, residual rows)``."""
+    def run(self, inp: np.ndarray, head: np.ndarray | None, q: int,
+            film: list[tuple[np.ndarray, np.ndarray]] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``inp``: previous stage ``(prev_rows, n)``; returns ``(head_out, residual rows)``.
+
+        ``film``: per layer ``(γ, β)`` (``(channels, 1 or n)``) scaling and shifting the pre-activations
+        as ``z·(1 + γ) + β`` (the FiLM knob conditioning); ``None`` for plain NAM."""
         n = inp.shape[1]
         c, lines, acts = self.channels, self.lines, self.acts(n)
         np.matmul(self.rechannel, inp, out=lines[0].window(q, n))
@@ -71,6 +75,10 @@ class _ArrayPlan:
         out = None
         for i, (line, d) in enumerate(zip(lines, self.dilations)):
             z = self.convs[i] @ line.taps(q, n, self.kernel, d)
+            if film is not None:
+                gamma, beta = film[i]
+                z *= 1.0 + gamma
+                z += beta
             a = acts[i, :c]
             if self.gated:
                 np.tanh(z[:c], out=a)
@@ -99,7 +107,7 @@ class NAMStreamer(StreamingEngine):
         self.plans = []
         prev_rows, prev_channels = 1 + cond + 1, 1  # the input stage: [x; c; 1]
         for i, array in enumerate(model.arrays):
-            plan = _ArrayPlan(array, cond, prev_rows, prev_channels, i == len(model.arrays) - 1, capacity)
+            plan = ArrayPlan(array, cond, prev_rows, prev_channels, i == len(model.arrays) - 1, capacity)
             self.plans.append(plan)
             self.lines.extend(plan.lines)
             prev_rows, prev_channels = plan.rows, plan.channels
