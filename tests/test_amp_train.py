@@ -4,6 +4,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -153,3 +154,23 @@ def test_cpu_workers_train_the_same_model_as_one_process(data, tmp_path):
         cpu_workers(0)
     assert cpu_workers("auto") >= 1 and cpu_workers(3) == 3
     assert 4 % cpu_workers("auto", batch_size=4) == 0 and cpu_workers("auto", batch_size=1) == 1
+
+
+UNGUARDED = textwrap.dedent("""
+    from helpers.amp.data import toy_pair
+    from helpers.amp.train import TrainConfig
+    from helpers.amp.workers import train_on_cpu_workers
+    train_on_cpu_workers(toy_pair(2.0, 16_000, seed=1), TrainConfig(preset="nano", epochs=1, batch_size=2,
+                         crop_length=2048, steps_per_epoch=1, track=False, progress=False, checkpoint_dir=%r), 2)
+""")
+
+
+@pytest.mark.slow
+def test_unguarded_script_fails_fast_with_the_fix(tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(UNGUARDED % str(tmp_path / "ck"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode != 0  # before the fix this hung: the parent blocked writing the audio into a dead pipe
+    assert 'if __name__ == "__main__":' in proc.stderr.splitlines()[-1]
+

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -50,7 +51,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(rank: int, world: int, port: int, data: AmpData, cfg_dict: dict[str, Any], summary_path: str) -> None:
+GUARD_HINT = ("a script that calls train_on_cpu_workers must do so under `if __name__ == \"__main__\":` (each "
+              "worker process imports the script again)")
+
+
+def _worker(rank: int, world: int, port: int, data_path: str, cfg_dict: dict[str, Any], summary_path: str) -> None:
+    data = torch.load(data_path, weights_only=False)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),
                       LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
@@ -70,6 +76,8 @@ def train_on_cpu_workers(data: AmpData, cfg: TrainConfig, workers: int | str | N
     Comet logging and the time budget behave as in one process (rank 0 logs and saves). With one worker
     this simply calls :func:`train`.
     """
+    if getattr(sys.modules.get("__main__"), "__name__", None) == "__mp_main__":  # a worker importing the script
+        raise RuntimeError(GUARD_HINT)
     n = cpu_workers(workers, cfg.batch_size)
     if n == 1:
         return train(data, cfg)
@@ -77,9 +85,14 @@ def train_on_cpu_workers(data: AmpData, cfg: TrainConfig, workers: int | str | N
         raise ValueError(f"batch_size {cfg.batch_size} must be divisible by the number of workers {n}")
     with tempfile.TemporaryDirectory(prefix="nal-workers-") as tmp:
         summary_path = str(Path(tmp) / "result.pt")
-        # A worker's exception stops the others and is raised here with its traceback.
-        mp.start_processes(_worker, args=(n, _free_port(), data, asdict(cfg), summary_path), nprocs=n, join=True,
-                           start_method="spawn")
+        # The audio goes through a file, not the spawn pipe: a worker that dies while starting up (e.g. an
+        # unguarded script) would otherwise leave this process blocked writing megabytes into that pipe.
+        data_path = str(torch_save(data, Path(tmp) / "data.pt"))
+        try:  # a worker's exception stops the others and is raised here with its traceback
+            mp.start_processes(_worker, args=(n, _free_port(), data_path, asdict(cfg), summary_path), nprocs=n,
+                               join=True, start_method="spawn")
+        except mp.ProcessExitedException as exc:
+            raise RuntimeError(f"a training worker exited without a Python traceback ({exc}); {GUARD_HINT}") from exc
         payload = torch.load(summary_path, weights_only=False)
     model = load_model(payload["best_path"])[0] if Path(payload["best_path"]).exists() else None
     return TrainResult(model=model, **payload)
