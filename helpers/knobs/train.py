@@ -3,11 +3,10 @@
 The loop mirrors :func:`helpers.amp.train.train` (seeded crops per ``(seed, epoch)``, Adam with gradient
 clipping, ExponentialLR per epoch or, with a ``minutes`` budget, the same decay spread over wall-clock time,
 ``last.pt``/``best.pt`` written atomically by :func:`helpers.amp.checkpoint.save_checkpoint`, exact resume,
-Comet tracking), and reuses its crop
-sampler, losses and checkpoint format. What differs: each crop also draws a *recording* (a knob
-setting) from the training settings, and the model gets that setting's encoded knob vector.
-Held-out settings (role ``heldout``) are never drawn. Validation: plain ESR on the validation time
-range of the training settings (seen settings, unseen audio), averaged over the settings.
+Comet tracking), and reuses its crop sampler, losses and checkpoint format. What differs: each crop also
+draws a *recording* (a knob setting) from the training settings, and the model gets that setting's encoded
+knob vector. Held-out settings (role ``heldout``) are never drawn. Validation: plain ESR on the validation
+time range of the training settings (seen settings, unseen audio), averaged over the settings.
 """
 
 from __future__ import annotations
