@@ -173,4 +173,3 @@ def test_unguarded_script_fails_fast_with_the_fix(tmp_path):
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode != 0  # before the fix this hung: the parent blocked writing the audio into a dead pipe
     assert 'if __name__ == "__main__":' in proc.stderr.splitlines()[-1]
-

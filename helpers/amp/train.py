@@ -200,7 +200,7 @@ def train(data: AmpData, cfg: TrainConfig | None = None, **overrides: Any) -> Tr
             xb, yb = torch.from_numpy(xs).to(device), torch.from_numpy(ys).to(device)
             frac = 0.0
             if cfg.minutes is not None:  # a known budget: decay the rate over wall-clock time, not epochs
-                frac = _budget_fraction(t0, elapsed_before, cfg.minutes, world)
+                frac = budget_fraction(t0, elapsed_before, cfg.minutes, world)
                 set_budget_lr(optimizer, cfg.lr, cfg.final_lr_ratio, frac)
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(net(xb), yb)
@@ -247,8 +247,9 @@ def set_budget_lr(optimizer: torch.optim.Optimizer, lr: float, final_ratio: floa
         group["lr"] = lr * final_ratio ** min(max(frac, 0.0), 1.0)
 
 
-def _budget_fraction(t0: float, before: float, minutes: float, world: int) -> float:
-    """Share of the wall-clock budget used so far (rank 0's clock, so every rank agrees)."""
+def budget_fraction(t0: float, before: float, minutes: float, world: int = 1) -> float:
+    """Share of the wall-clock budget used so far: ``before`` seconds from earlier sessions plus the time since
+    ``t0`` (``time.perf_counter``), over ``minutes``; rank 0's clock under DDP, so every rank agrees."""
     frac = torch.tensor([(before + time.perf_counter() - t0) / (60.0 * minutes)], dtype=torch.float64)
     if world > 1:  # same learning rate and same stopping step on every rank
         torch.distributed.broadcast(frac, src=0)

@@ -22,7 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from helpers.amp.checkpoint import CheckpointError, read_checkpoint, record_epoch
-from helpers.amp.train import set_budget_lr
+from helpers.amp.train import budget_fraction, set_budget_lr
 from helpers.capture.splits import random_crops
 from helpers.knobs.dataset import KnobData
 from helpers.knobs.encoding import KnobEncoding, make_encoding
@@ -198,7 +198,7 @@ def train_knobs(data: KnobData, cfg: KnobTrainConfig | None = None, **overrides:
             xb, yb, kb = (torch.from_numpy(a).to(device) for a in (xs, ys, ks))
             frac = 0.0
             if cfg.minutes is not None:  # a known budget: decay the rate over wall-clock time, not epochs
-                frac = (elapsed_before + time.perf_counter() - t0) / (60.0 * cfg.minutes)
+                frac = budget_fraction(t0, elapsed_before, cfg.minutes)
                 set_budget_lr(optimizer, cfg.lr, cfg.final_lr_ratio, frac)
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(model(xb, kb), yb)
