@@ -11,7 +11,7 @@ import torch
 
 from helpers.amp.checkpoint import CheckpointError, load_model, read_checkpoint
 from helpers.amp.data import toy_pair
-from helpers.amp.train import TrainConfig, train
+from helpers.amp.train import TrainConfig, set_budget_lr, train
 from helpers.capture.splits import random_crops
 from helpers.models import build_model
 
@@ -96,6 +96,16 @@ def test_wall_clock_budget_stops_training(data, tmp_path):
     assert r.history[-1]["lr"] == pytest.approx(SMALL["lr"] * TrainConfig.final_lr_ratio)
 
 
+@pytest.mark.parametrize(("frac", "ramp"), [(0.0, 0.0), (0.05, 0.5), (0.1, 1.0), (0.6, 1.0), (1.0, 1.0), (1.7, 1.0)])
+def test_budget_rate_ramps_up_then_decays(frac, ramp):
+    """Linear warm-up over the first 10 % of the budget, times the exponential decay to 5 % (clamped past the end)."""
+    opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    set_budget_lr(opt, 8e-3, 0.05, frac, warmup=0.1)
+    assert opt.param_groups[0]["lr"] == pytest.approx(8e-3 * ramp * 0.05 ** min(frac, 1.0))
+    set_budget_lr(opt, 8e-3, 0.05, frac)  # no warm-up: the decay alone
+    assert opt.param_groups[0]["lr"] == pytest.approx(8e-3 * 0.05 ** min(frac, 1.0))
+
+
 def test_crops_stay_inside_one_range():
     import numpy as np
 
@@ -173,3 +183,18 @@ def test_unguarded_script_fails_fast_with_the_fix(tmp_path):
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode != 0  # before the fix this hung: the parent blocked writing the audio into a dead pipe
     assert 'if __name__ == "__main__":' in proc.stderr.splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_cpu_workers_start_from_a_jupyter_kernel(tmp_path):
+    """Notebook 02's full mode on a CPU: the spawned workers must start from a kernel as well as from a script."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    source = UNGUARDED % str(tmp_path / "ck")
+    source = source.replace("train_on_cpu_workers(toy_pair", "r = train_on_cpu_workers(toy_pair") + "print('epochs', r.epochs_run)"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    root = Path(__file__).resolve().parents[1]
+    NotebookClient(nb, kernel_name="python3", timeout=180, resources={"metadata": {"path": str(root)}}).execute()
+    assert nb.cells[0].outputs[-1]["text"].strip() == "epochs 1"
+    assert (tmp_path / "ck" / "best.pt").exists()

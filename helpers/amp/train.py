@@ -52,6 +52,7 @@ class TrainConfig:
     lr: float = 8e-3
     lr_decay: float = 0.97  #: ExponentialLR factor per epoch (runs without a time budget)
     final_lr_ratio: float = 0.05  #: with ``minutes``: the rate decays exponentially to lr × this at the budget's end
+    warmup_fraction: float = 0.1  #: with ``minutes``: share of the budget over which the rate ramps up linearly from 0
     grad_clip: float = 1.0  #: max gradient norm
     #: MSE = the batch's ESR taken as one signal: what validation ESR measures, without overweighting quiet crops
     loss: dict[str, float] = field(default_factory=lambda: {"mse": 1.0})
@@ -201,7 +202,7 @@ def train(data: AmpData, cfg: TrainConfig | None = None, **overrides: Any) -> Tr
             frac = 0.0
             if cfg.minutes is not None:  # a known budget: decay the rate over wall-clock time, not epochs
                 frac = budget_fraction(t0, elapsed_before, cfg.minutes, world)
-                set_budget_lr(optimizer, cfg.lr, cfg.final_lr_ratio, frac)
+                set_budget_lr(optimizer, cfg.lr, cfg.final_lr_ratio, frac, cfg.warmup_fraction)
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(net(xb), yb)
             loss.backward()
@@ -241,10 +242,14 @@ def train(data: AmpData, cfg: TrainConfig | None = None, **overrides: Any) -> Tr
                        stopped_by_budget=stopped)
 
 
-def set_budget_lr(optimizer: torch.optim.Optimizer, lr: float, final_ratio: float, frac: float) -> None:
-    """Set the rate for a wall-clock budget ``frac`` used (0–1): exponential decay from ``lr`` to ``lr × final_ratio``."""
+def set_budget_lr(optimizer: torch.optim.Optimizer, lr: float, final_ratio: float, frac: float,
+                  warmup: float = 0.0) -> None:
+    """Set the rate for a wall-clock budget ``frac`` used (0–1): exponential decay from ``lr`` to ``lr × final_ratio``,
+    times a linear ramp from 0 over the first ``warmup`` share of the budget."""
+    frac = min(max(frac, 0.0), 1.0)
+    ramp = min(1.0, frac / warmup) if warmup > 0 else 1.0
     for group in optimizer.param_groups:
-        group["lr"] = lr * final_ratio ** min(max(frac, 0.0), 1.0)
+        group["lr"] = lr * ramp * final_ratio**frac
 
 
 def budget_fraction(t0: float, before: float, minutes: float, world: int = 1) -> float:
