@@ -100,7 +100,7 @@ def test_wall_clock_budget_stops_training(data, tmp_path):
 def test_budget_rate_ramps_up_then_decays(frac, ramp):
     """Linear warm-up over the first 10 % of the budget, times the exponential decay to 5 % (clamped past the end)."""
     opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
-    set_budget_lr(opt, 8e-3, 0.05, frac, warmup=0.1)
+    set_budget_lr(opt, 8e-3, 0.05, frac, warmup_fraction=0.1)
     assert opt.param_groups[0]["lr"] == pytest.approx(8e-3 * ramp * 0.05 ** min(frac, 1.0))
     set_budget_lr(opt, 8e-3, 0.05, frac)  # no warm-up: the decay alone
     assert opt.param_groups[0]["lr"] == pytest.approx(8e-3 * 0.05 ** min(frac, 1.0))

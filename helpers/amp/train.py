@@ -243,11 +243,11 @@ def train(data: AmpData, cfg: TrainConfig | None = None, **overrides: Any) -> Tr
 
 
 def set_budget_lr(optimizer: torch.optim.Optimizer, lr: float, final_ratio: float, frac: float,
-                  warmup: float = 0.0) -> None:
+                  warmup_fraction: float = 0.0) -> None:
     """Set the rate for a wall-clock budget ``frac`` used (0–1): exponential decay from ``lr`` to ``lr × final_ratio``,
-    times a linear ramp from 0 over the first ``warmup`` share of the budget."""
+    times a linear ramp from 0 over the first ``warmup_fraction`` of the budget."""
     frac = min(max(frac, 0.0), 1.0)
-    ramp = min(1.0, frac / warmup) if warmup > 0 else 1.0
+    ramp = min(1.0, frac / warmup_fraction) if warmup_fraction > 0 else 1.0
     for group in optimizer.param_groups:
         group["lr"] = lr * ramp * final_ratio**frac
 
