@@ -16,15 +16,12 @@ import numpy as np
 import soundfile as sf
 
 from helpers.atomic import atomic_path
+from helpers.errors import AudioError, ConfigError
 
 #: Peaks at or above this magnitude (linear, full scale = 1.0) count as clipped.
 CLIP_LEVEL = 0.999
 #: A file whose peak is below this level (dBFS) is treated as silent.
 SILENCE_DBFS = -90.0
-
-
-class AudioError(ValueError):
-    """Base class of every audio input problem the course reports."""
 
 
 class AudioFileNotFoundError(AudioError, FileNotFoundError):
@@ -174,7 +171,7 @@ def load_wav(
     """
     p = Path(path)
     if not p.exists():
-        raise AudioFileNotFoundError(f"{p}: no such file")
+        raise AudioFileNotFoundError(f"{p}: no such file; check the path (relative paths start at {Path.cwd()})")
     if p.is_dir():
         raise NotAudioError(f"{p}: is a folder, not an audio file")
     try:
@@ -210,11 +207,12 @@ def save_wav(
     """
     arr = np.asarray(x, dtype=np.float32)
     if arr.ndim not in (1, 2):
-        raise ValueError(f"expected shape (n,) or (n, channels), got {arr.shape}")
+        raise AudioError(f"{path}: expected audio of shape (n,) or (n, channels), got {arr.shape}; "
+                         "pass a 1-D (mono) or 2-D (samples, channels) array")
     if not np.isfinite(arr).all():
         raise NonFiniteAudioError(f"{path}: refusing to save NaN/Inf samples")
     if sample_rate <= 0:
-        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+        raise ConfigError(f"sample_rate must be positive, got {sample_rate}; pass the rate in Hz, e.g. 48000")
     target = Path(path)
     with atomic_path(target) as tmp:
         sf.write(str(tmp), arr, int(sample_rate), subtype=subtype, format="WAV")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from helpers.errors import ConfigError
+
 #: NAM's multi-resolution STFT settings: FFT sizes, hops and window lengths (samples).
 NAM_MRSTFT = {"fft_sizes": (1024, 2048, 512), "hop_sizes": (120, 240, 50), "win_lengths": (600, 1200, 240)}
 
@@ -48,7 +50,7 @@ class PreEmphasisFilter(nn.Module):
     def __init__(self, coefficient: float = 0.85):
         super().__init__()
         if not 0.0 <= coefficient < 1.0:
-            raise ValueError(f"pre-emphasis coefficient must be in [0, 1), got {coefficient}")
+            raise ConfigError(f"pre-emphasis coefficient must be in [0, 1), got {coefficient}; NAM uses 0.85")
         self.coefficient = coefficient
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -82,6 +84,8 @@ class DCLoss(nn.Module):
 
 class STFTLoss(nn.Module):
     """Spectral convergence + log-magnitude L1 at one resolution (Yamamoto et al., Parallel WaveGAN)."""
+
+    window: torch.Tensor  # a buffer (registered in __init__), declared for type checkers
 
     def __init__(self, fft_size: int = 1024, hop_size: int = 120, win_length: int = 600, eps: float = 1e-7):
         super().__init__()
@@ -127,7 +131,8 @@ class CombinedLoss(nn.Module):
         super().__init__()
         unknown = set(weights) - set(LOSSES)
         if unknown or not weights:
-            raise ValueError(f"unknown loss name(s) {sorted(unknown)}; choose from {sorted(LOSSES)}")
+            raise ConfigError(f"unknown loss name(s) {sorted(unknown)} or no loss at all; weight one or more of "
+                              f"{sorted(LOSSES)}")
         self.weights = dict(weights)
         self.terms = nn.ModuleDict(
             {k: (PreEmphasisESRLoss(pre_emphasis) if k == "pre_esr" else LOSSES[k]()) for k in weights}

@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from helpers.errors import ConfigError, DataError, LabError, cli_entry
 from helpers.paths import checkpoints_dir, data_dir, notebooks_dir, outputs_dir
 
 KERNEL_NAME = "neural-audio-lab"
 
 
-class NotebookError(RuntimeError):
+class NotebookError(LabError, RuntimeError):
     """A notebook failed; the message holds the failing cell and its traceback."""
 
 
@@ -46,22 +47,30 @@ def list_notebooks(selection: list[str] | None = None, folder: Path | None = Non
     books = sorted(p for p in folder.glob("*.ipynb") if not p.name.startswith("."))
     if not selection:
         return books
-    chosen = []
+    chosen: list[Path] = []
     for key in selection:
         matches = [b for b in books if b.stem.startswith(key) or key in b.stem]
         if not matches:
-            raise SystemExit(f"no notebook matches {key!r}; available: {', '.join(b.stem for b in books)}")
+            raise ConfigError(f"no notebook matches {key!r}; give a number or part of a name of: "
+                              f"{', '.join(b.stem for b in books) or f'(none in {folder})'}")
         chosen.extend(m for m in matches if m not in chosen)
     return chosen
 
 
 def parameters_cell_index(path: Path) -> int:
-    """Index of the cell tagged ``parameters``; raises ValueError when there is none."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    for i, cell in enumerate(nb["cells"]):
+    """Index of the cell tagged ``parameters``; :class:`DataError` (a ValueError) when there is none."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such notebook; check the path")
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        cells = nb["cells"]
+    except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise DataError(f"{path.name}: not a readable notebook ({exc}); restore it from git") from exc
+    for i, cell in enumerate(cells):
         if "parameters" in cell.get("metadata", {}).get("tags", []):
             return i
-    raise ValueError(f"{path.name}: no cell tagged 'parameters' (needed to switch quick/full mode)")
+    raise DataError(f"{path.name}: no cell tagged 'parameters' (needed to switch quick/full mode); tag the cell "
+                    "that sets QUICK with 'parameters' (Jupyter: View → Cell Toolbar → Tags)")
 
 
 def _kernel_name() -> str:
@@ -99,27 +108,24 @@ def _classify(paths: list[Path]) -> dict[str, list[Path]]:
 
 
 def _failure_message(path: Path, exc: Exception) -> str:
+    """The failing cell's source, its traceback (colours stripped) and the error, from papermill's
+    ``PapermillExecutionError`` (which carries them); any other failure (a dead kernel, a timeout) gives
+    its type and message."""
+    import re
+
+    from papermill.exceptions import PapermillExecutionError
+
     lines = [f"{path.name} failed"]
-    cell_source = None
-    try:
-        import nbformat
-
-        executed = nbformat.read(getattr(exc, "_output_path", path), as_version=4)
-        for cell in executed.cells:
-            if cell.cell_type == "code" and any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-                cell_source = cell.source
-                break
-    except Exception:  # the message must be produced even if the partial output is unreadable
-        pass
-    if cell_source:
-        lines += ["--- failing cell " + "-" * 50, cell_source, "-" * 67]
-    ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
-    tb = getattr(exc, "traceback", None)
-    if tb:
-        import re
-
-        lines.append(re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(tb)))
-    lines.append(f"{ename}: {evalue}")
+    if isinstance(exc, PapermillExecutionError):
+        if exc.source:
+            lines += ["--- failing cell " + "-" * 50, exc.source, "-" * 67]
+        trace = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(exc.traceback or []))
+        lines += [trace] if trace else []
+        last = f"{exc.ename}: {exc.evalue}"
+        if not trace.rstrip().endswith(last):
+            lines.append(last)
+    else:
+        lines.append(f"{type(exc).__name__}: {exc}")
     return "\n".join(lines)
 
 
@@ -145,9 +151,8 @@ def run_notebook(
             str(src), str(out_path), parameters=params or {}, cwd=str(src.parent), kernel_name=_kernel_name(),
             progress_bar=False, execution_timeout=timeout, log_output=False,
         )
-    except Exception as exc:  # papermill raises PapermillExecutionError with the cell's traceback
-        exc._output_path = out_path  # type: ignore[attr-defined]
-        raise NotebookError(_failure_message(src, exc)) from exc
+    except Exception as exc:  # a failing cell (PapermillExecutionError), a dead kernel, a timeout, …
+        raise NotebookError(f"{_failure_message(src, exc)}\npartly executed copy: {out_path}") from exc
     seconds = time.perf_counter() - start
     after = _snapshot()
     changed = [p for p, t in after.items() if before.get(p) != t]
@@ -161,6 +166,7 @@ def _parse_value(text: str) -> Any:
         return text
 
 
+@cli_entry
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.notebooks", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from helpers.errors import ToolError
+
 #: Optional command-line tools the course uses when present (Debian: ``make system-deps``).
 OPTIONAL_TOOLS: dict[str, str] = {
     "abc2midi": "abcmidi",
@@ -47,7 +49,8 @@ def pick_device(prefer: str | None = None) -> str:
     choice = prefer or os.environ.get("NAL_DEVICE")
     if choice:
         if choice.startswith("cuda") and not torch.cuda.is_available():
-            raise RuntimeError(f"device {choice!r} asked for, but CUDA is not available on this machine")
+            raise ToolError(f"device {choice!r} asked for, but CUDA is not available on this machine; "
+                            "use device 'cpu' (or unset NAL_DEVICE) or install a CUDA build of torch")
         return choice
     if torch.cuda.is_available():
         return "cuda"

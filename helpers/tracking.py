@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from helpers.errors import ConfigError, ToolError
 from helpers.paths import outputs_dir
 
 Mode = Literal["online", "offline", "disabled"]
@@ -35,7 +36,7 @@ def tracking_mode() -> Mode:
     forced = os.environ.get("NAL_TRACKING", "").strip().lower()
     if forced:
         if forced not in ("online", "offline", "disabled"):
-            raise ValueError(f"NAL_TRACKING must be online, offline or disabled, not {forced!r}")
+            raise ConfigError(f"NAL_TRACKING must be online, offline or disabled, not {forced!r}; fix or unset it")
         return forced  # type: ignore[return-value]
     return "online" if os.environ.get("COMET_API_KEY") else "offline"
 
@@ -163,7 +164,8 @@ def start_experiment(
     if mode == "online":
         api_key = os.environ.get("COMET_API_KEY")
         if not api_key:
-            raise RuntimeError("online tracking needs COMET_API_KEY in the environment")
+            raise ToolError("online tracking needs COMET_API_KEY in the environment; set it, or set "
+                            "NAL_TRACKING=offline to keep the experiment in a local archive")
         experiment = comet_ml.Experiment(
             api_key=api_key, project_name=project, workspace=os.environ.get("COMET_WORKSPACE"), **_QUIET_OPTIONS
         )

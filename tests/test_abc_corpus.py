@@ -77,8 +77,8 @@ def test_user_folder_is_read(monkeypatch, tmp_path):
     assert corpus.user_abc_files() == [tmp_path / "abc" / "a.abc"]
     c = corpus.load_corpus(include_irish=False)
     assert len(c) == 1
-    with pytest.raises(corpus.CorpusError, match="no usable tune"):
-        (tmp_path / "abc" / "a.abc").write_text("just text\n", encoding="utf-8")
+    (tmp_path / "abc" / "a.abc").write_text("just text\n", encoding="utf-8")
+    with pytest.raises(corpus.CorpusError, match="no usable tune"), pytest.warns(corpus.CorpusWarning, match="a.abc"):
         corpus.load_corpus(include_irish=False)
 
 

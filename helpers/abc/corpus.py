@@ -7,16 +7,22 @@ header lines instead, which is what ABC itself defines as the start of a tune.
 
 from __future__ import annotations
 
+import codecs
 import importlib.util
+import logging
 import os
 import re
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from helpers.abc.parse import AbcParseError, parse_meter, parse_tune, split_header
+from helpers.errors import ConfigError, DataError
 from helpers.paths import data_dir
+
+log = logging.getLogger(__name__)
 
 #: Header fields kept by :func:`clean_tune` (others, e.g. ``Z:`` transcriber ids, are noise to a model).
 KEPT_FIELDS = ("X", "T", "M", "L", "Q", "K")
@@ -24,8 +30,12 @@ KEPT_FIELDS = ("X", "T", "M", "L", "Q", "K")
 USER_FOLDER = ("abc",)
 
 
-class CorpusError(ValueError):
+class CorpusError(DataError):
     """The corpus cannot be found or holds no usable tune."""
+
+
+class CorpusWarning(UserWarning):
+    """An ``.abc`` file gave no usable tune (not text, no ``X:`` line, or no tune with a header and music)."""
 
 
 def irish_abc_path() -> Path:
@@ -46,17 +56,53 @@ def irish_abc_path() -> Path:
     raise CorpusError(f"mitdeeplearning is installed but has no data/irish.abc under {list(spec.submodule_search_locations)}")
 
 
-def read_abc_text(path: str | os.PathLike[str]) -> str:
-    """Text of an ``.abc`` file with Unix line endings (UTF-8, falling back to Latin-1 as old files use)."""
-    p = Path(path)
-    if not p.exists():
-        raise CorpusError(f"{p}: no such file")
-    raw = p.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
+def _looks_binary(raw: bytes) -> bool:
+    """True for bytes that are not text: a NUL byte, or many control characters, in the first 8 KiB."""
+    head = raw[:8192]
+    if b"\x00" in head:
+        return True
+    controls = sum(b < 32 and b not in b"\t\n\r\f" for b in head)
+    return bool(head) and controls > 0.05 * len(head)
+
+
+def _decode_abc(raw: bytes) -> str | None:
+    """Text of an ``.abc`` file's bytes with Unix line endings, or ``None`` when they are not text.
+
+    UTF-16 (with its byte-order mark) and UTF-8 are read as such; anything else as Latin-1, as old files use.
+    """
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            text = raw.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    elif _looks_binary(raw):
+        return None
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _abc_bytes(p: Path) -> bytes:
+    if not p.exists():
+        raise CorpusError(f"{p}: no such file; check the path (relative paths start at {Path.cwd()})")
+    if p.is_dir():
+        raise CorpusError(f"{p}: is a folder; pass the .abc files in it, or put them in {data_dir(*USER_FOLDER)}")
+    return p.read_bytes()
+
+
+def read_abc_text(path: str | os.PathLike[str]) -> str:
+    """Text of an ``.abc`` file with Unix line endings (UTF-8, falling back to Latin-1 as old files use).
+
+    :class:`CorpusError` when the file is missing or is not text (binary data).
+    """
+    p = Path(path)
+    text = _decode_abc(_abc_bytes(p))
+    if text is None:
+        raise CorpusError(f"{p}: not text (binary data), so not an ABC file; save your tunes as plain text")
+    return text
 
 
 def split_tunes(text: str) -> list[str]:
@@ -125,23 +171,59 @@ def is_usable(tune: str) -> bool:
     return bool(header) and header[0][0] == "X" and header[-1][0] == "K" and any(line.strip() for _, line in body)
 
 
+@dataclass(frozen=True)
+class FileReport:
+    """What one ``.abc`` file gave: tunes ``found`` (``X:`` lines), ``usable`` ones, ``kept`` after de-duplication;
+    ``problem`` says why it gave nothing (``""`` when it gave tunes)."""
+
+    path: str
+    found: int
+    usable: int
+    kept: int
+    problem: str = ""
+
+
 @dataclass
 class Corpus:
-    """Cleaned, de-duplicated tunes and where they came from."""
+    """Cleaned, de-duplicated tunes and where they came from (``files``: one :class:`FileReport` per file read)."""
 
     tunes: list[str]
     sources: list[str]
     dropped_unusable: int = 0
     dropped_duplicates: int = 0
+    files: list[FileReport] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.tunes)
+
+    @property
+    def tunes_per_file(self) -> dict[str, int]:
+        """Tunes each file added to the corpus (after cleaning and de-duplication), by path."""
+        return {f.path: f.kept for f in self.files}
+
+    def report(self) -> str:
+        """One line per file: tunes found, usable and kept, or why it gave none."""
+        lines = []
+        for f in self.files:
+            line = f"{f.path}: {f.kept} tune(s) kept ({f.found} found, {f.usable} usable)"
+            lines.append(f"{line}; {f.problem}" if f.problem else line)
+        return "\n".join(lines)
 
 
 def user_abc_files(folder: str | os.PathLike[str] | None = None) -> list[Path]:
     """Your own ``.abc`` files: every ``*.abc`` under ``data/abc/`` (or ``folder``), sorted."""
     base = Path(folder) if folder is not None else data_dir(*USER_FOLDER)
-    return sorted(base.rglob("*.abc")) if base.exists() else []
+    return sorted(p for p in base.rglob("*.abc") if p.is_file()) if base.exists() else []
+
+
+def _file_problem(text: str | None, found: int) -> str:
+    """Why a file gave no usable tune (the warning's reason)."""
+    if text is None:
+        return "not text (binary data), so it holds no ABC tunes; save your tunes as a plain-text .abc file"
+    if not found:
+        return "no 'X:' line, so no tune starts in it; begin each tune with a line like 'X:1'"
+    return (f"{found} tune(s) but none usable; each needs a header from 'X:' to 'K:' (e.g. X:1, T:Title, "
+            "M:6/8, L:1/8, K:D) followed by music")
 
 
 def load_corpus(
@@ -154,29 +236,55 @@ def load_corpus(
 
     Args:
         include_irish: the ~800 tunes of ``irish.abc`` (from mitdeeplearning).
-        user_files: extra ``.abc`` files.
+        user_files: extra ``.abc`` files, or folders (every ``*.abc`` under them).
         include_user_folder: also every ``.abc`` under ``data/abc/``.
+
+    A file that gives no usable tune (not text, no ``X:`` line, no tune with a header and music) is skipped
+    with a :class:`CorpusWarning` naming it and the reason; :attr:`Corpus.files` says what each file gave.
+    A missing file raises :class:`CorpusError`.
     """
     files: list[Path] = [irish_abc_path()] if include_irish else []
-    files += [Path(f) for f in user_files or []]
+    for entry in map(Path, user_files or []):
+        if entry.is_dir():
+            in_folder = user_abc_files(entry)
+            if not in_folder:
+                warnings.warn(f"{entry}: no .abc files in this folder; put your tunes in files ending in .abc",
+                              CorpusWarning, stacklevel=2)
+            files += [p for p in in_folder if p not in files]
+        elif entry not in files:
+            files.append(entry)
     if include_user_folder:
         files += [p for p in user_abc_files() if p not in files]
-    raw: list[tuple[str, str]] = []
-    for f in files:
-        raw += [(t, f.name) for t in split_tunes(read_abc_text(f))]
-    usable = [(clean_tune(t), src) for t, src in raw if is_usable(t)]
+    raw: list[tuple[str, int]] = []  # (tune, index of its file)
+    texts: list[str | None] = []
+    for i, f in enumerate(files):
+        text = _decode_abc(_abc_bytes(f))
+        texts.append(text)
+        raw += [(t, i) for t in split_tunes(text or "")]
+    usable = [(clean_tune(t), i) for t, i in raw if is_usable(t)]
     seen: set[str] = set()
-    tunes, sources = [], []
-    for tune, src in usable:
+    tunes, sources, kept_from = [], [], [0] * len(files)
+    for tune, i in usable:
         key = music_key(tune)
         if key in seen:
             continue
         seen.add(key)
         tunes.append(tune)
-        sources.append(src)
+        sources.append(files[i].name)
+        kept_from[i] += 1
+    reports = []
+    for i, (f, text) in enumerate(zip(files, texts)):
+        found = sum(j == i for _, j in raw)
+        n_usable = sum(j == i for _, j in usable)
+        problem = "" if n_usable else _file_problem(text, found)
+        if problem:
+            warnings.warn(f"{f}: {problem}", CorpusWarning, stacklevel=2)
+        reports.append(FileReport(str(f), found, n_usable, kept_from[i], problem))
+        log.info("%s: %d tune(s) kept (%d found, %d usable)", f, kept_from[i], found, n_usable)
     if not tunes:
-        raise CorpusError(f"no usable tune (X: ... K: header and music) in {[str(f) for f in files]}")
-    return Corpus(tunes, sources, len(raw) - len(usable), len(usable) - len(tunes))
+        raise CorpusError(f"no usable tune (X: ... K: header and music) in {[str(f) for f in files]}; "
+                          "add .abc files with complete tunes, or keep include_irish=True")
+    return Corpus(tunes, sources, len(raw) - len(usable), len(usable) - len(tunes), reports)
 
 
 def tune_stats(tunes: list[str]):
@@ -213,9 +321,9 @@ def split_by_tune(tunes: list[str], val_fraction: float = 0.1, seed: int = 0) ->
     Splitting by tune (not by character position) keeps every validation tune unseen in training.
     """
     if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+        raise ConfigError(f"val_fraction must be between 0 and 1, got {val_fraction}; e.g. 0.1 holds out a tenth")
     if len(tunes) < 2:
-        raise CorpusError("need at least two tunes to hold one out for validation")
+        raise CorpusError(f"need at least two tunes to hold one out for validation, got {len(tunes)}; add tunes")
     order = np.random.default_rng(seed).permutation(len(tunes))
     n_val = max(1, round(len(tunes) * val_fraction))
     val_idx = set(order[:n_val].tolist())

@@ -17,6 +17,7 @@ import numpy as np
 
 from helpers.abc.parse import parse_tune
 from helpers.atomic import write_text
+from helpers.errors import ConfigError, ToolError
 from helpers.runtime import find_tool
 from helpers.soundfont import soundfont_path
 
@@ -30,7 +31,7 @@ MAX_SECONDS = 180.0
 DEFAULT_PROGRAM = 40
 
 
-class RenderError(RuntimeError):
+class RenderError(ToolError):
     """A renderer was asked for but cannot run here."""
 
 
@@ -117,9 +118,9 @@ def midi_to_audio(pm, sample_rate: int = DEFAULT_RATE, renderer: str = "auto",
     options = available_renderers()
     name = options[0] if renderer == "auto" else renderer
     if name not in RENDERERS:
-        raise ValueError(f"renderer must be 'auto' or one of {RENDERERS}, not {renderer!r}")
+        raise ConfigError(f"renderer must be 'auto' or one of {RENDERERS}, not {renderer!r}")
     if name not in options:
-        raise RenderError(f"renderer {name!r} is not available here; available: {options}")
+        raise RenderError(f"renderer {name!r} is not available here; use renderer='auto' or one of {options}")
     if name == "tinysoundfont":
         x = _render_tinysoundfont(pm, sample_rate)
     elif name == "sine":
@@ -165,10 +166,12 @@ def _render_cli(pm, sample_rate: int, name: str) -> np.ndarray:
     with tempfile.TemporaryDirectory(prefix="nal-midi-") as tmp:
         mid, wav = Path(tmp) / "tune.mid", Path(tmp) / "tune.wav"
         pm.write(str(mid))
+        tool = find_tool("fluidsynth" if name == "fluidsynth" else "timidity")
+        assert tool is not None  # the caller picked one of available_renderers()
         if name == "fluidsynth":
-            cmd = [find_tool("fluidsynth"), "-ni", "-q", "-F", str(wav), "-r", str(sample_rate), str(soundfont_path()), str(mid)]
+            cmd = [tool, "-ni", "-q", "-F", str(wav), "-r", str(sample_rate), str(soundfont_path()), str(mid)]
         else:
-            cmd = [find_tool("timidity"), "-c", str(TIMIDITY_CONFIG), "-Ow", "--output-mono", "-s", str(sample_rate),
+            cmd = [tool, "-c", str(TIMIDITY_CONFIG), "-Ow", "--output-mono", "-s", str(sample_rate),
                    "-o", str(wav), str(mid)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if not wav.exists():

@@ -15,9 +15,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from helpers.abc.parse import Bar, ParsedTune, parse_tune
+from helpers.errors import ToolError
 from helpers.runtime import find_tool
 
 _BAR_WARNING = re.compile(r"Bar (\d+) has .* time units while the time signature has")
+
+
+class CheckerMissingError(ToolError, FileNotFoundError):
+    """abc2midi was asked for but is not installed (also a ``FileNotFoundError``, as before)."""
 
 
 @dataclass
@@ -58,7 +63,7 @@ def abc2midi_messages(tune: str, abc2midi: str | None = None, timeout: float = 1
     """
     exe = abc2midi or find_tool("abc2midi")
     if exe is None:
-        raise FileNotFoundError("abc2midi is not installed (Debian: apt-get install abcmidi); use python_check")
+        raise CheckerMissingError("abc2midi is not installed (Debian: apt-get install abcmidi); use python_check")
     with tempfile.TemporaryDirectory(prefix="nal-abc-") as tmp:
         path = Path(tmp) / "tune.abc"
         path.write_text(tune.strip() + "\n\n", encoding="utf-8")
@@ -111,7 +116,8 @@ def judge(tune: str, *, use_abc2midi: bool | None = None) -> Verdict:
     parsed = parse_tune(tune)
     exe = find_tool("abc2midi") if use_abc2midi is not False else None
     if use_abc2midi and exe is None:
-        raise FileNotFoundError("use_abc2midi=True but abc2midi is not installed (apt-get install abcmidi)")
+        raise CheckerMissingError("use_abc2midi=True but abc2midi is not installed (Debian: apt-get install abcmidi); "
+                                  "or pass use_abc2midi=None to fall back to the pure-Python check")
     if exe is not None:
         errors, bar_warnings = abc2midi_messages(tune, exe)
         checker = "abc2midi"

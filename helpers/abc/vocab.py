@@ -9,12 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers.errors import ConfigError, DataError
+
 #: Tunes are separated by a blank line in the training stream, as in an ABC file: the model learns
 #: to end a tune by writing ``"\n\n"``, which is where sampling stops.
 TUNE_SEPARATOR = "\n\n"
 
 
-class VocabError(ValueError):
+class VocabError(DataError):
     """Text holds characters the vocabulary does not know."""
 
 
@@ -84,7 +86,8 @@ def get_batch(ids: np.ndarray, seq_length: int, batch_size: int, rng: np.random.
     """
     n = len(ids) - 1
     if n < seq_length:
-        raise ValueError(f"the stream has {len(ids)} characters, too few for windows of {seq_length} + 1")
+        raise ConfigError(f"the stream has {len(ids)} characters, too few for windows of {seq_length} + 1; "
+                          "use a shorter seq_length or more tunes")
     starts = rng.integers(0, n - seq_length + 1, size=batch_size)
     idx = starts[:, None] + np.arange(seq_length)[None, :]
     y = ids[idx + 1]

@@ -8,6 +8,7 @@ import numpy as np
 
 from helpers.abc.render import DEFAULT_RATE, tune_to_audio, tune_to_midi
 from helpers.abc.validity import Verdict, judge
+from helpers.errors import ConfigError
 
 
 def piano_roll(tune_or_midi, ax=None, *, title: str | None = None):
@@ -64,7 +65,7 @@ def tune_browser(tunes: list[str], *, labels: list[str] | None = None, sample_ra
     import ipywidgets as w
 
     if not tunes:
-        raise ValueError("tune_browser needs at least one tune")
+        raise ConfigError("tune_browser needs at least one tune; pass a non-empty list (sample or load some first)")
     labels = labels or [f"{i}: {_title(t)}" for i, t in enumerate(tunes)]
     picker = w.Dropdown(options=list(zip(labels, range(len(tunes)))), description="tune")
     text = w.HTML()

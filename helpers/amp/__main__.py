@@ -6,17 +6,18 @@
     python -m helpers.amp evaluate --checkpoint checkpoints/RUN/best.pt [--manifest ...]
 
 Under ``torchrun --nproc_per_node N -m helpers.amp train ...`` training runs data-parallel (DDP). On a CPU,
-``--workers auto`` does the same with one single-threaded process per core (see helpers.amp.workers).
+``--workers auto`` does the same with one single-threaded process per core (see helpers.parallel).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
+
+from helpers.errors import ConfigError, cli_entry
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -31,17 +32,13 @@ def _train(args: argparse.Namespace) -> int:
         manifest = ensure_demo_capture(args.demo, quick=args.quick_data, seed=args.seed)
     data = AmpData.from_manifest(manifest)
     run = args.run_name or f"{data.name}_{args.model}_{args.preset or 'custom'}"
-    cfg = TrainConfig(model=args.model, preset=args.preset, epochs=args.epochs, minutes=args.minutes,
+    cfg = TrainConfig(model=args.model, preset=args.preset, epochs=args.epochs,
+                      budget_s=None if args.minutes is None else 60.0 * args.minutes,
                       batch_size=args.batch_size, crop_length=args.crop_length, lr=args.lr, seed=args.seed,
                       device=args.device, run_name=run, resume=not args.no_resume, track=not args.no_track,
-                      steps_per_epoch=args.steps_per_epoch)
-    if args.workers != "1":
-        from helpers.amp.workers import train_on_cpu_workers
-
-        result = train_on_cpu_workers(data, cfg, args.workers)
-    else:
-        result = train(data, cfg)
-    summary = {"run": run, "best_val_esr": result.best_val_esr, "best_epoch": result.best_epoch,
+                      steps_per_epoch=args.steps_per_epoch, workers=args.workers)
+    result = train(data, cfg)
+    summary = {"run": run, "best_val_esr": result.best_score, "best_epoch": result.best_epoch,
                "epochs_run": result.epochs_run, "seconds": round(result.seconds, 1),
                "samples_per_second": round(result.samples_per_second), "best": str(result.best_path),
                "comet_archive": str(result.archive) if result.archive else None}
@@ -51,10 +48,12 @@ def _train(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from helpers.amp.checkpoint import load_model
-    from helpers.amp.train import predict
-    from helpers.audio import load_wav, save_wav
+    from helpers.amp.evaluate import predict
+    from helpers.audio import AudioFileNotFoundError, load_wav, save_wav
     from helpers.capture.normalization import Normalization, export_gains
 
+    if not Path(args.input).exists():  # said before the model is loaded
+        raise AudioFileNotFoundError(f"{args.input}: no such input WAV; check the --input path")
     model, payload = load_model(args.checkpoint)
     sr = int(payload.get("sample_rate", 48_000))
     x, _ = load_wav(args.input, sr, resample_to_rate=args.resample)
@@ -75,8 +74,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     model, payload = load_model(args.checkpoint)
     manifest = args.manifest or payload.get("manifest")
     if not manifest:
-        print("the checkpoint does not say which capture it was trained on; pass --manifest", file=sys.stderr)
-        return 2
+        raise ConfigError(f"{args.checkpoint}: the checkpoint does not say which capture it was trained on; "
+                          "pass --manifest")
     ev = evaluate(model, AmpData.from_manifest(manifest))
     print(f"test ESR {ev.test_esr:.5f} ({ev.verdict}), pre-emphasised {ev.test_pre_esr:.5f}")
     for row in ev.sections:
@@ -84,6 +83,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+@cli_entry
 def main(argv: list[str] | None = None) -> int:
     from helpers.models import FAMILIES
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--run-name", default=None)
     t.add_argument("--no-resume", action="store_true", help="start over even if the run has a checkpoint")
     t.add_argument("--no-track", action="store_true", help="no Comet experiment")
-    t.add_argument("--workers", default="1",
+    t.add_argument("--workers", default="auto",
                    help="CPU only: split each batch over N single-threaded processes ('auto': one per core)")
     t.set_defaults(func=_train)
     p = sub.add_parser("predict", help="run a checkpoint over a whole WAV file")

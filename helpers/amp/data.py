@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers.errors import DataError
+
 Range = tuple[int, int]
 
 
@@ -30,14 +32,17 @@ class AmpData:
 
     def __post_init__(self) -> None:
         if self.x.shape != self.y.shape or self.x.ndim != 1:
-            raise ValueError(f"x and y must be 1-D and equally long, got {self.x.shape} and {self.y.shape}")
+            raise DataError(f"x and y must be 1-D and equally long, got {self.x.shape} and {self.y.shape}; "
+                            "load both with helpers.audio.load_wav and trim them to one length")
         for split in ("train", "validation"):
             if not self.splits.get(split):
-                raise ValueError(f"the data has no {split!r} ranges")
+                raise DataError(f"the data has no {split!r} ranges; give splits with 'train' and 'validation' "
+                                "ranges (helpers.capture.splits.splits_by_fraction makes them)")
         for split, ranges in self.splits.items():
             for start, end in ranges:
                 if not 0 <= start < end <= len(self.x):
-                    raise ValueError(f"{split} range [{start}, {end}) is outside the audio (0..{len(self.x)})")
+                    raise DataError(f"{split} range [{start}, {end}) is outside the audio (0..{len(self.x)}); "
+                                    "rebuild the splits for this audio")
 
     @classmethod
     def from_manifest(cls, path: str | Path) -> AmpData:
@@ -46,7 +51,7 @@ class AmpData:
 
         m = load_manifest(path)
         x, y = m.load_audio()
-        splits = {k: [tuple(map(int, r)) for r in v] for k, v in m.splits.items()}
+        splits = {k: [(int(a), int(b)) for a, b in v] for k, v in m.splits.items()}
         name = m.device.get("name", Path(path).parent.name) if isinstance(m.device, dict) else Path(path).parent.name
         return cls(x, y, m.sample_rate, splits, list(m.sections), str(name), Path(path), dict(m.normalization))
 

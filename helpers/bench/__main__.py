@@ -11,12 +11,14 @@ import time
 
 from helpers.atomic import write_json
 from helpers.bench import PARTS
+from helpers.errors import ConfigError, cli_entry
 from helpers.paths import outputs_dir
 
 
+@cli_entry
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__)
-    parser.add_argument("parts", nargs="*", choices=[*PARTS, []], help=f"parts to run (default: {', '.join(PARTS)})")
+    parser.add_argument("parts", nargs="*", help=f"parts to run (default: {', '.join(PARTS)})")
     parser.add_argument("--quick", action="store_true", help="tiny budgets: checks the benchmark runs, not the figures")
     parser.add_argument("--minutes", type=float, default=None,
                         help="training budget per run for the parts that train (amp default: 10)")
@@ -25,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--devices", nargs="+", default=None,
                         help="amp part: demo devices (default: overdrive edge_of_breakup high_gain)")
     args = parser.parse_args(argv)
+    unknown = [p for p in args.parts if p not in PARTS]
+    if unknown:
+        raise ConfigError(f"unknown benchmark part(s) {', '.join(map(repr, unknown))}; choose from {', '.join(PARTS)} "
+                          "(or none for all)")
     results = {}
     for part in args.parts or PARTS:
         try:

@@ -16,6 +16,7 @@ from helpers.capture.pair import DEFAULT_RECEPTIVE_FIELD, validate_pair
 from helpers.capture.reamp import ReampLayout
 from helpers.capture.repeatability import check_repeatability
 from helpers.capture.splits import check_splits, splits_by_fraction, splits_from_sections
+from helpers.errors import DataError
 
 
 def alignment_region(layout: ReampLayout | None) -> tuple[int, int] | None:
@@ -60,8 +61,8 @@ def build_capture(
     y_aligned = apply_latency(y, latency, len(x))
     if layout is not None:
         if layout.length != len(x):
-            raise ValueError(f"the layout describes {layout.length} samples but the input has {len(x)}; "
-                             "play the reamp file exactly as generated")
+            raise DataError(f"the layout describes {layout.length} samples but the input has {len(x)}; "
+                            "play the reamp file exactly as generated")
         sections = [dict(name=s.name, start=s.start, end=s.end, role=s.role) for s in layout.sections]
         splits = splits_from_sections(layout.sections)
         reps = layout.by_role("repeatability") + layout.by_role("validation")

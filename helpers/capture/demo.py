@@ -20,6 +20,7 @@ from helpers.capture.guitar import Backend, choose_backend
 from helpers.capture.latency import estimate_latency
 from helpers.capture.manifest import ManifestError, load_manifest
 from helpers.capture.reamp import ReampSignal, make_reamp_signal
+from helpers.errors import ConfigError, LabError
 from helpers.paths import data_dir
 
 #: Simulated round-trip latency of the virtual recording (samples).
@@ -29,7 +30,7 @@ DEMO_NOISE_DBFS = -80.0
 DEMO_VERSION = 1
 
 
-class DemoCaptureError(RuntimeError):
+class DemoCaptureError(LabError, RuntimeError):
     """The demo capture could not be built consistently (a bug, not a user error)."""
 
 
@@ -83,7 +84,9 @@ def ensure_demo_capture(device_name: str = "overdrive", quick: bool = True, seed
     if signal is None:
         signal = make_reamp_signal(sample_rate, quick=quick, seed=seed, guitar_backend=guitar_backend)
     elif (signal.layout.quick, signal.layout.seed, signal.sample_rate) != (quick, seed, sample_rate):
-        raise ValueError("the given signal was generated with other quick/seed/sample_rate values")
+        raise ConfigError(f"the given signal was generated with quick/seed/sample_rate = {signal.layout.quick}/"
+                          f"{signal.layout.seed}/{signal.sample_rate}, not {quick}/{seed}/{sample_rate}; pass "
+                          "the same values or omit signal=")
     rec = simulate_recording(signal.audio, device_name, sample_rate, knobs=settings, latency=latency,
                              noise_dbfs=noise_dbfs, seed=seed)
     estimate = estimate_latency(signal.audio, rec, sample_rate, region=alignment_region(signal.layout))

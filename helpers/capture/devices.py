@@ -24,9 +24,18 @@ import numpy as np
 import pedalboard as pb
 import scipy.signal as sps
 
+from helpers.errors import AudioError, ConfigError
 
-class KnobRangeError(ValueError):
+
+class KnobRangeError(ConfigError):
     """A knob value outside its documented range, or an unknown knob name."""
+
+
+class UnknownDeviceError(ConfigError, KeyError):
+    """No virtual device of that name (also a ``KeyError``, as a dictionary lookup would raise)."""
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return str(self.args[0]) if self.args else ""
 
 
 @dataclass(frozen=True)
@@ -79,9 +88,9 @@ class VirtualDevice:
         values = self.settings(**knob_values)
         arr = np.asarray(x, dtype=np.float32)
         if arr.ndim != 1:
-            raise ValueError(f"{self.name}: expected mono audio of shape (n,), got {arr.shape}")
+            raise AudioError(f"{self.name}: expected mono audio of shape (n,), got {arr.shape}; mix or pick one channel")
         if sample_rate < 22_050:
-            raise ValueError(f"{self.name}: sample_rate {sample_rate} Hz is too low; use 44100 or 48000 Hz")
+            raise ConfigError(f"{self.name}: sample_rate {sample_rate} Hz is too low; use 44100 or 48000 Hz")
         if arr.size == 0:
             return arr.copy()
         y = self._render(np.ascontiguousarray(arr), int(sample_rate), values)
@@ -246,8 +255,8 @@ DEVICES: dict[str, VirtualDevice] = {
 
 
 def get_device(name: str) -> VirtualDevice:
-    """The virtual device called ``name`` (KeyError listing the available names otherwise)."""
+    """The virtual device called ``name`` (:class:`UnknownDeviceError`, a KeyError, lists the available names)."""
     try:
         return DEVICES[name]
     except KeyError:
-        raise KeyError(f"no virtual device {name!r}; available: {', '.join(DEVICES)}") from None
+        raise UnknownDeviceError(f"no virtual device {name!r}; available: {', '.join(DEVICES)}") from None

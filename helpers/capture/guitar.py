@@ -20,6 +20,7 @@ import scipy.signal as sps
 
 from helpers.audio import normalize_peak
 from helpers.capture.devices import peaking_sos
+from helpers.errors import ConfigError, ToolError
 from helpers.runtime import NO_TOOLS_ENV
 from helpers.soundfont import soundfont_path
 
@@ -45,7 +46,7 @@ PENTATONIC = (0, 3, 5, 7, 10)
 REGISTERS = {"low": 40, "mid": 52, "high": 64}
 
 
-class GuitarRenderError(RuntimeError):
+class GuitarRenderError(ToolError):
     """The SoundFont renderer was asked for but cannot run here."""
 
 
@@ -216,7 +217,7 @@ def choose_backend(backend: Backend = "auto") -> str:
     if backend == "auto":
         return "soundfont" if soundfont_available() else "karplus_strong"
     if backend not in ("soundfont", "karplus_strong"):
-        raise ValueError(f"backend must be 'auto', 'soundfont' or 'karplus_strong', not {backend!r}")
+        raise ConfigError(f"backend must be 'auto', 'soundfont' or 'karplus_strong', not {backend!r}")
     return backend
 
 
@@ -330,7 +331,7 @@ def demo_guitar(duration_s: float, sample_rate: int = 48_000, seed: int = 0, *, 
     ``"karplus_strong"``. The same ``seed`` gives the same notes and the same audio.
     """
     if duration_s <= 0:
-        raise ValueError(f"duration_s must be positive, got {duration_s}")
+        raise ConfigError(f"duration_s must be positive, got {duration_s}; ask for a length in seconds, e.g. 30")
     notes, phrases = compose(duration_s, seed)
     audio, chosen = render(notes, duration_s, sample_rate, backend=backend, seed=seed, peak_dbfs=peak_dbfs)
     return GuitarTake(audio, sample_rate, chosen, notes, phrases)

@@ -27,6 +27,8 @@ import numpy as np
 import scipy.ndimage as ndi
 import scipy.signal as sps
 
+from helpers.errors import ConfigError, DataError
+
 #: Minimum agreement (share of windows within ±1 sample of the median) for a confident estimate.
 MIN_AGREEMENT = 0.75
 #: Minimum number of agreeing windows for a confident estimate.
@@ -35,7 +37,7 @@ MIN_WINDOWS = 3
 MIN_PEAK_RATIO = 1.2
 
 
-class LowConfidenceError(ValueError):
+class LowConfidenceError(DataError):
     """The latency cannot be estimated reliably; pass a manual value."""
 
 
@@ -164,7 +166,8 @@ def estimate_latency(
     r0, r1 = region if region is not None else (0, min(len(x), 3 * sample_rate))
     r0, r1 = max(0, int(r0)), min(len(x), int(r1))
     if r1 - r0 < 16:
-        raise ValueError(f"alignment region [{r0}, {r1}) is too short")
+        raise ConfigError(f"alignment region [{r0}, {r1}) is too short; pass a region of at least 16 samples "
+                          "that holds the alignment transients (e.g. the 'blips' section)")
     if onsets is None:
         onsets = detect_onsets(x, r0, r1, sample_rate=sample_rate)
     min_sep = max(8, int(0.002 * sample_rate))

@@ -22,12 +22,13 @@ from helpers.audio import ClippingWarning, load_wav
 from helpers.capture.latency import apply_latency
 from helpers.capture.normalization import Normalization, apply_normalization
 from helpers.capture.splits import SplitOverlapError, check_splits
+from helpers.errors import DataError
 
 MANIFEST_VERSION = 1
 _REQUIRED = ("sample_rate", "input_file", "output_file", "latency_samples", "splits", "sections", "device", "seed")
 
 
-class ManifestError(ValueError):
+class ManifestError(DataError):
     """A manifest is missing, unreadable or inconsistent."""
 
 
@@ -122,7 +123,9 @@ def load_manifest(path: str | os.PathLike[str]) -> CaptureManifest:
     missing = [k for k in _REQUIRED if k not in d]
     if missing:
         raise ManifestError(f"{p}: missing fields {missing}; delete it and build the dataset again")
-    if int(d.get("version", 1)) > MANIFEST_VERSION:
+    if not isinstance(d.get("version", 1), int):
+        raise ManifestError(f"{p}: 'version' must be a whole number, got {d['version']!r}; build the dataset again")
+    if d.get("version", 1) > MANIFEST_VERSION:
         raise ManifestError(f"{p}: manifest version {d['version']} is newer than this code ({MANIFEST_VERSION}); "
                             "update the course")
     try:

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from helpers.audio import db_to_gain, gain_to_db, peak
+from helpers.errors import ConfigError
 
 POLICIES = ("none", "output_peak")
 
@@ -37,7 +38,7 @@ class Normalization:
 def choose_normalization(y: np.ndarray, policy: str = "output_peak", target_dbfs: float = -1.0) -> Normalization:
     """The gains the policy gives for the recorded output ``y`` (the input is never rescaled)."""
     if policy not in POLICIES:
-        raise ValueError(f"normalisation policy must be one of {POLICIES}, not {policy!r}")
+        raise ConfigError(f"normalisation policy must be one of {POLICIES}, not {policy!r}")
     if policy == "none" or peak(y) == 0:
         return Normalization("none", target_dbfs, 0.0, 0.0)
     return Normalization(policy, target_dbfs, 0.0, round(target_dbfs - gain_to_db(peak(y)), 6))

@@ -28,6 +28,7 @@ from helpers.audio import (
     resample,
     rms_dbfs,
 )
+from helpers.errors import ConfigError
 
 #: |mean| above this (linear full scale, about -46 dBFS) counts as a DC offset.
 DC_LIMIT = 0.005
@@ -130,7 +131,7 @@ def validate_pair(
             notes.append(f"lengths differed ({len(x)} vs {len(y)}); output padded/trimmed to {len(x)}")
             y = np.concatenate([y, np.zeros(max(0, len(x) - len(y)), np.float32)])[: len(x)]
         else:
-            raise ValueError(f"on_length_mismatch must be 'error', 'trim' or 'pad', not {on_length_mismatch!r}")
+            raise ConfigError(f"on_length_mismatch must be 'error', 'trim' or 'pad', not {on_length_mismatch!r}")
     out = []
     for arr, name in zip((x, y), names):
         n_clip = clipped_samples(arr)

@@ -32,6 +32,7 @@ import scipy.signal as sps
 from helpers.atomic import write_json
 from helpers.audio import db_to_gain, save_wav
 from helpers.capture import guitar
+from helpers.errors import ConfigError
 
 #: Sample rates the generator supports (Hz).
 SUPPORTED_RATES = (48_000, 44_100)
@@ -176,7 +177,7 @@ def make_reamp_signal(sample_rate: int = 48_000, *, quick: bool = False, seed: i
         guitar_backend: see :func:`helpers.capture.guitar.demo_guitar`.
     """
     if sample_rate not in SUPPORTED_RATES:
-        raise ValueError(f"sample_rate must be one of {SUPPORTED_RATES} Hz, got {sample_rate}")
+        raise ConfigError(f"sample_rate must be one of {SUPPORTED_RATES} Hz, got {sample_rate}; pick one of those")
     k = 1 if quick else 0
     sr = sample_rate
     rng = np.random.default_rng(seed)

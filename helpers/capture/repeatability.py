@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from helpers.errors import ConfigError, DataError
+
 #: ESR between the two takes above which the capture is flagged (NAM's threshold).
 ESR_PROBLEM = 0.01
 #: ESR below which the takes count as practically identical.
@@ -23,10 +25,10 @@ def esr(prediction: np.ndarray, target: np.ndarray) -> float:
     p = np.asarray(prediction, dtype=np.float64)
     t = np.asarray(target, dtype=np.float64)
     if p.shape != t.shape:
-        raise ValueError(f"shapes differ: prediction {p.shape} vs target {t.shape}")
+        raise DataError(f"shapes differ: prediction {p.shape} vs target {t.shape}; compare equally long signals")
     energy = float(np.sum(t**2))
     if energy == 0.0:
-        raise ValueError("the target is silent: ESR is undefined")
+        raise DataError("the target is silent: ESR is undefined; check that the right recording was passed")
     return float(np.sum((t - p) ** 2) / energy)
 
 
@@ -51,9 +53,10 @@ def check_repeatability(y: np.ndarray, first: tuple[int, int], second: tuple[int
     """Compare the aligned output ``y`` in ``first`` and ``second`` (half-open sample ranges of equal length)."""
     (a0, a1), (b0, b1) = first, second
     if a1 - a0 != b1 - b0:
-        raise ValueError(f"the two takes differ in length: {a1 - a0} vs {b1 - b0} samples")
+        raise ConfigError(f"the two takes differ in length: {a1 - a0} vs {b1 - b0} samples; give equally long ranges")
     if max(a1, b1) > len(y):
-        raise ValueError(f"take ranges end at {max(a1, b1)} but the output has only {len(y)} samples")
+        raise ConfigError(f"take ranges end at {max(a1, b1)} but the output has only {len(y)} samples; "
+                          "check the ranges against the recording")
     take1, take2 = y[a0:a1], y[b0:b1]
     value = esr(take2, take1)
     if value <= ESR_EXCELLENT:

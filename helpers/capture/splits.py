@@ -18,20 +18,24 @@ and validation blocks, separated from training by a guard of one receptive field
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import numpy as np
+
+from helpers.errors import ConfigError, DataError
 
 SPLIT_NAMES = ("train", "validation", "test")
 Ranges = list[tuple[int, int]]
 
 
-class SplitOverlapError(ValueError):
+class SplitOverlapError(DataError):
     """Two split ranges overlap, or a range is empty or outside the signal."""
 
 
-class CropError(ValueError):
+class CropError(ConfigError):
     """No training range can hold a crop of the requested size."""
 
 
@@ -50,7 +54,7 @@ def splits_from_sections(sections: Iterable[Mapping | object]) -> dict[str, Rang
     """Splits from a reamp layout's sections (dicts or :class:`~helpers.capture.reamp.Section`) by their role."""
     by_role: dict[str, Ranges] = {"train": [], "validation": [], "test": []}
     for s in sections:
-        get = s.get if isinstance(s, Mapping) else lambda k, _s=s: getattr(_s, k)
+        get: Callable[[str], Any] = s.get if isinstance(s, Mapping) else functools.partial(getattr, s)
         role = get("role")
         if role in by_role:
             by_role[role].append((int(get("start")), int(get("end"))))
@@ -68,12 +72,14 @@ def splits_by_fraction(length: int, *, validation: float = 0.1, test: float = 0.
     training crop's context reaches into it.
     """
     if not (0 < validation < 1 and 0 < test < 1 and validation + test < 1):
-        raise ValueError(f"validation ({validation}) and test ({test}) must be fractions with a sum below 1")
+        raise ConfigError(f"validation ({validation}) and test ({test}) must be fractions with a sum below 1, "
+                          "e.g. validation=0.1, test=0.1")
     v0 = round(length * (1 - validation))
     t0 = round(length * (1 - validation - test))
     train_end = t0 - guard
     if train_end <= 0 or v0 - guard <= t0:
-        raise ValueError(f"{length} samples are too few for these fractions with a guard of {guard} samples")
+        raise ConfigError(f"{length} samples are too few for these fractions with a guard of {guard} samples; "
+                          "record a longer capture or use a smaller guard")
     return {"train": [(0, train_end)], "test": [(t0, v0 - guard)], "validation": [(v0, length)]}
 
 
@@ -108,7 +114,8 @@ def random_crops(
     starts they hold, starts uniformly within them. The same ``rng`` seed gives the same starts.
     """
     if crop_length <= 0 or receptive_field <= 0 or count < 0:
-        raise ValueError("crop_length and receptive_field must be positive and count non-negative")
+        raise ConfigError(f"crop_length ({crop_length}) and receptive_field ({receptive_field}) must be positive and "
+                          f"count ({count}) non-negative")
     gen = np.random.default_rng(rng) if isinstance(rng, (int, np.integer)) else rng
     lows = np.array([a + receptive_field - 1 for a, _ in ranges], dtype=np.int64)
     n_valid = np.array([max(0, b - crop_length - (a + receptive_field - 1) + 1) for a, b in ranges], dtype=np.int64)

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from helpers.errors import ConfigError, DataError
+from helpers.models.base import CausalModel
+
 #: Probe frequencies (Hz, multiples of 10) and peak levels (dBFS).
 PROBE_FREQUENCIES: tuple[float, ...] = (110.0, 1010.0, 2630.0, 4430.0, 7950.0)
 PROBE_LEVELS_DB: tuple[float, ...] = (-24.0, -12.0, -6.0)
@@ -48,32 +51,34 @@ def asr_of_window(y: np.ndarray, frequency_hz: float, sample_rate: int) -> tuple
     spec = np.abs(np.fft.rfft(np.asarray(y, dtype=np.float64))) ** 2
     step = frequency_hz * n / sample_rate
     if abs(step - round(step)) > 1e-9:
-        raise ValueError(f"{frequency_hz} Hz does not complete whole cycles in {n} samples; "
-                         f"use a multiple of {sample_rate / n:g} Hz")
+        raise ConfigError(f"{frequency_hz} Hz does not complete whole cycles in {n} samples; "
+                          f"use a multiple of {sample_rate / n:g} Hz")
     step = round(step)
     harmonic = np.zeros(len(spec), dtype=bool)
     harmonic[step::step] = True
     harmonic_energy = float(spec[harmonic].sum())
     alias_energy = float(spec[1:][~harmonic[1:]].sum())  # bin 0 (DC) is neither
     if harmonic_energy <= 0:
-        raise ValueError(f"the output has no energy at {frequency_hz} Hz or its harmonics (silent model?)")
+        raise DataError(f"the output has no energy at {frequency_hz} Hz or its harmonics (silent model?); "
+                        "check that the model was trained and its output gain is not zero")
     asr = 10 * np.log10(alias_energy / harmonic_energy) if alias_energy > 0 else FLOOR_DB
     return max(float(asr), FLOOR_DB), harmonic_energy, alias_energy
 
 
 @torch.no_grad()
-def measure_aliasing(model: torch.nn.Module | Callable[[np.ndarray], np.ndarray], receptive_field: int,
+def measure_aliasing(model: CausalModel | Callable[[np.ndarray], np.ndarray], receptive_field: int,
                      sample_rate: int = 48_000, frequencies: Sequence[float] = PROBE_FREQUENCIES,
                      levels_db: Sequence[float] = PROBE_LEVELS_DB, window_s: float = 0.1) -> list[ProbeResult]:
     """ASR for every (frequency, level) probe. ``model``: a CausalModel (batched ``process``) or any
     function mapping a ``(samples,)`` signal to ``(samples,)`` output (an exported runtime)."""
     n = round(window_s * sample_rate)
     if max(frequencies) >= sample_rate / 2:
-        raise ValueError(f"probe frequencies must stay below Nyquist ({sample_rate / 2} Hz)")
+        raise ConfigError(f"probe frequencies must stay below Nyquist ({sample_rate / 2} Hz), got {max(frequencies)} Hz; "
+                          "drop the higher ones or raise sample_rate")
     total = receptive_field - 1 + n
     probes = [(f, lv) for f in frequencies for lv in levels_db]
     x = np.stack([sine_probe(f, lv, sample_rate, total) for f, lv in probes])
-    if isinstance(model, torch.nn.Module):
+    if isinstance(model, CausalModel):
         model.eval()
         y = model.process(torch.from_numpy(x)).cpu().numpy()
     else:

@@ -15,13 +15,15 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
+from torch import nn
 
 from helpers.capture.normalization import Normalization, export_gains
-from helpers.models import CausalModel
+from helpers.errors import ExportError
+from helpers.models import CausalModel, GatedWaveNet, NAMWaveNet, SequentialTCN
 
 #: Which file format can express each model family (and the module that writes it).
 FORMAT_FOR_FAMILY: dict[str, str] = {
@@ -29,10 +31,6 @@ FORMAT_FOR_FAMILY: dict[str, str] = {
     "gated": "PedalNetRT / WaveNetVA JSON (helpers.export.wavenetva.export_wavenetva)",
     "tcn": "RTNeural JSON (helpers.export.rtneural.export_rtneural)",
 }
-
-
-class ExportError(ValueError):
-    """A model or file cannot be exported or imported (the message says what to do instead)."""
 
 
 class UnsupportedModelError(ExportError):
@@ -53,28 +51,34 @@ def gains_from_payload(payload: dict[str, Any] | None) -> tuple[float, float]:
     return export_gains(Normalization.from_dict(norm)) if norm else (1.0, 1.0)
 
 
+ModelT = TypeVar("ModelT", bound=CausalModel)
+
+
 @torch.no_grad()
-def fold_gains(model: CausalModel, input_gain: float = 1.0, output_gain: float = 1.0) -> CausalModel:
+def fold_gains(model: ModelT, input_gain: float = 1.0, output_gain: float = 1.0) -> ModelT:
     """A copy of ``model`` computing ``output_gain · model(input_gain · x)`` with no extra operations."""
     m = copy.deepcopy(model).cpu().eval()
     if input_gain == 1.0 and output_gain == 1.0:
         return m
-    if m.family == "nam":
-        m.arrays[0].rechannel.weight.mul_(input_gain)
-        for array in m.arrays:
-            for layer in array.layers:
+    if isinstance(m, NAMWaveNet):
+        m.layer_arrays[0].rechannel.weight.mul_(input_gain)
+        for array in m.layer_arrays:
+            for layer in array.dilated_layers:
                 layer.input_mixer.weight.mul_(input_gain)
         m.head_scale = float(m.head_scale * output_gain)
-    elif m.family == "gated":
+    elif isinstance(m, GatedWaveNet):
+        assert m.linear_mix.bias is not None  # built with a bias
         m.input_layer.weight.mul_(input_gain)
         m.linear_mix.weight.mul_(output_gain)
         m.linear_mix.bias.mul_(output_gain)
-    elif m.family == "tcn":
-        m.convs[0].weight.mul_(input_gain)
+    elif isinstance(m, SequentialTCN):
+        first = m.convs[0]
+        assert isinstance(first, nn.Conv1d) and m.dense.bias is not None
+        first.weight.mul_(input_gain)
         m.dense.weight.mul_(output_gain)
         m.dense.bias.mul_(output_gain)
     else:
-        raise ExportError(f"cannot fold gains into a {m.family!r} model")
+        raise ExportError(f"cannot fold gains into a {m.family!r} model; export a 'nam', 'gated' or 'tcn' model")
     return m
 
 
@@ -94,10 +98,10 @@ def read_json(path: str | Path, what: str) -> dict[str, Any]:
     """Parse a JSON model file; :class:`ExportError` if it is missing or not JSON."""
     p = Path(path)
     if not p.exists():
-        raise ExportError(f"{p}: no such {what} file")
+        raise ExportError(f"{p}: no such {what} file; check the path")
     try:
-        data = json.loads(p.read_text())
-    except json.JSONDecodeError as exc:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ExportError(f"{p}: not valid JSON ({exc}); is it really a {what} file?") from exc
     if not isinstance(data, dict):
         raise ExportError(f"{p}: a {what} file is a JSON object, got {type(data).__name__}")

@@ -202,7 +202,7 @@ def load_knob_dataset(path: str | Path) -> KnobData:
     try:
         manifest = json.loads(p.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise KnobManifestError(f"{p}: not valid JSON ({exc})") from exc
+        raise KnobManifestError(f"{p}: not valid JSON ({exc}); fix the file or build it again") from exc
     space, settings = validate_manifest(manifest, str(p))
     sr = int(manifest.get("sample_rate", 0))
     cache: dict[Path, np.ndarray] = {}
@@ -216,7 +216,8 @@ def load_knob_dataset(path: str | Path) -> KnobData:
                     warnings.simplefilter("ignore", ClippingWarning)
                     a, file_sr = load_wav(f)
                 if sr and file_sr != sr:
-                    raise KnobManifestError(f"{f}: {file_sr} Hz, but the manifest says {sr} Hz")
+                    raise KnobManifestError(f"{f}: {file_sr} Hz, but the manifest says {sr} Hz; re-export the "
+                                            "recordings at one rate or fix the manifest's sample_rate")
                 sr = sr or file_sr
                 cache[f] = a
             audio.append(cache[f])

@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 
 from helpers.capture.devices import Knob, VirtualDevice
+from helpers.errors import DataError
 
 Setting = dict[str, float]
 
 
-class KnobError(ValueError):
+class KnobError(DataError):
     """Bad knob data (base class of the specific errors below)."""
 
 
@@ -97,7 +98,7 @@ class KnobSpace:
     def defaults(self) -> Setting:
         return {k.name: float(k.default) for k in self.knobs}
 
-    def check(self, setting: Mapping[str, float], *, fill_defaults: bool = False, where: str = "setting") -> Setting:
+    def check(self, setting: Mapping[str, Any], *, fill_defaults: bool = False, where: str = "setting") -> Setting:
         """``setting`` with every knob, in knob order, as floats.
 
         Raises :class:`KnobNameError` for names the space lacks, :class:`MissingKnobSettingsError`

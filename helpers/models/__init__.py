@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpers.errors import ConfigError
 from helpers.models.base import CausalModel
 from helpers.models.gated_wavenet import PRESETS as GATED_PRESETS
 from helpers.models.gated_wavenet import GatedWaveNet
@@ -22,12 +23,14 @@ PRESETS: dict[str, list[str]] = {"nam": list(NAM_PRESETS), "gated": list(GATED_P
 def build_model(family: str = "nam", preset: str | None = None, **overrides: Any) -> CausalModel:
     """A fresh model of ``family`` (``nam``, ``gated``, ``tcn``) from a named ``preset`` and/or keyword sizes."""
     if family not in FAMILIES:
-        raise ValueError(f"unknown model family {family!r}; choose one of {sorted(FAMILIES)}")
+        raise ConfigError(f"unknown model family {family!r}; choose one of {sorted(FAMILIES)}")
     if family == "nam":
+        if overrides.get("layers") is None and (preset or "standard") not in NAM_PRESETS:
+            raise ConfigError(f"unknown NAM preset {preset!r}; choose one of {sorted(NAM_PRESETS)}")
         return NAMWaveNet(preset or "standard", **overrides)
     presets = GATED_PRESETS if family == "gated" else TCN_PRESETS
     if preset is not None and preset not in presets:
-        raise ValueError(f"unknown {family} preset {preset!r}; choose one of {sorted(presets)}")
+        raise ConfigError(f"unknown {family} preset {preset!r}; choose one of {sorted(presets)}")
     kwargs = {**(presets[preset] if preset else {}), **overrides}
     return FAMILIES[family](**kwargs)
 
@@ -35,7 +38,8 @@ def build_model(family: str = "nam", preset: str | None = None, **overrides: Any
 def model_from_config(family: str, config: dict[str, Any]) -> CausalModel:
     """Rebuild a model from ``(model.family, model.config())``."""
     if family not in FAMILIES:
-        raise ValueError(f"unknown model family {family!r}; choose one of {sorted(FAMILIES)}")
+        raise ConfigError(f"unknown model family {family!r}; choose one of {sorted(FAMILIES)} (a checkpoint "
+                          "from a newer version of the course?)")
     return FAMILIES[family](**config)
 
 

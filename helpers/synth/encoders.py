@@ -17,7 +17,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from helpers.synth.synth import ParamSpec
+from helpers.errors import ConfigError
+from helpers.synth.synth import ParamSpec, PresetError
 
 ENCODERS = ("mlp", "highway", "bigru", "transformer")
 
@@ -25,10 +26,15 @@ ENCODERS = ("mlp", "highway", "bigru", "transformer")
 class _SpecIndex(nn.Module):
     """Column indices of numerical and categorical parameters, as buffers (move with the model)."""
 
+    # the buffers registered below, declared for type checkers
+    num_idx: torch.Tensor
+    cat_idx: torch.Tensor
+    cat_offsets: torch.Tensor
+
     def __init__(self, specs: tuple[ParamSpec, ...]):
         super().__init__()
         if not specs:
-            raise ValueError("a preset encoder needs at least one parameter spec")
+            raise ConfigError("a preset encoder needs at least one parameter spec; pass the synth's specs")
         self.n_params = len(specs)
         self.register_buffer("num_idx", torch.tensor([j for j, s in enumerate(specs) if s.kind == "numerical"],
                                                      dtype=torch.long), persistent=False)
@@ -41,7 +47,8 @@ class _SpecIndex(nn.Module):
 
     def check(self, presets: torch.Tensor) -> None:
         if presets.ndim != 2 or presets.shape[1] != self.n_params:
-            raise ValueError(f"presets must have shape (batch, {self.n_params}), got {tuple(presets.shape)}")
+            raise PresetError(f"presets must have shape (batch, {self.n_params}), got {tuple(presets.shape)}; "
+                              "encode presets of the synth the encoder was built for")
 
 
 class FlatFeatures(_SpecIndex):
@@ -178,7 +185,7 @@ ENCODER_CLASSES: dict[str, type[nn.Module]] = {
 def build_encoder(name: str, specs: tuple[ParamSpec, ...], out_dim: int, **kwargs) -> nn.Module:
     """Encoder ``name`` (one of :data:`ENCODERS`) for ``specs`` → ``out_dim``; ``kwargs`` set its sizes."""
     if name not in ENCODER_CLASSES:
-        raise ValueError(f"unknown encoder {name!r}; choose one of {', '.join(ENCODERS)}")
+        raise ConfigError(f"unknown encoder {name!r}; choose one of {', '.join(ENCODERS)}")
     return ENCODER_CLASSES[name](specs, out_dim, **kwargs)
 
 

@@ -13,6 +13,7 @@ import math
 import torch
 from torch import nn
 
+from helpers.errors import DataError
 from helpers.synth.dataset import EmbeddingNormalizer, PresetDataset
 
 
@@ -26,7 +27,8 @@ def ranks(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         ``(N,)`` long ranks in 1..N. Ties count in the target's favour (rank = 1 + number strictly closer).
     """
     if pred.shape != target.shape or pred.ndim != 2:
-        raise ValueError(f"pred and target must both be (N, D); got {tuple(pred.shape)} and {tuple(target.shape)}")
+        raise DataError(f"pred and target must both be (N, D); got {tuple(pred.shape)} and {tuple(target.shape)}; "
+                        "pass one row per preset for both")
     dist = torch.cdist(pred.double(), target.double(), p=1)  # (N, N)
     own = dist.diagonal().unsqueeze(1)
     return 1 + (dist < own).sum(dim=1)
@@ -41,7 +43,8 @@ def reciprocal_ranks(pred: torch.Tensor, target: torch.Tensor, n_candidates: int
     n = pred.shape[0]
     size = n if n_candidates is None or n_candidates >= n else n_candidates
     if size < 2:
-        raise ValueError(f"need at least 2 candidates to rank, got {size}")
+        raise DataError(f"need at least 2 candidates to rank, got {size}; evaluate on more presets or a larger "
+                        "n_candidates")
     out = [1.0 / ranks(pred[s:s + size], target[s:s + size]).double() for s in range(0, n - size + 1, size)]
     return torch.cat(out)
 

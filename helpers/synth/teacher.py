@@ -20,11 +20,13 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from helpers.errors import ConfigError, ToolError
+
 #: Clips are scaled to this RMS level (linear) before features are computed (gain invariance).
 REFERENCE_RMS = 0.1
 
 
-class TeacherError(RuntimeError):
+class TeacherError(ToolError):
     """The audio model cannot be loaded or gives outputs of the wrong shape."""
 
 
@@ -81,7 +83,8 @@ class MelStatsEmbedder:
     def __call__(self, audio: torch.Tensor) -> torch.Tensor:
         """``(B, n)`` audio at ``sample_rate`` Hz → ``(B, dim)`` float32 embedding."""
         if audio.ndim != 2:
-            raise ValueError(f"audio must have shape (batch, samples), got {tuple(audio.shape)}")
+            raise ConfigError(f"audio must have shape (batch, samples), got {tuple(audio.shape)}; "
+                              "add a batch dimension (audio[None]) for one clip")
         lm = self.log_mel(audio).clamp(min=-100.0)  # (B, M, T); floor keeps silent frames finite
         mfcc = torch.matmul(self._dct.to(lm.device), lm)  # (B, C, T)
         energy = 10 * torch.log10(torch.mean(10 ** (lm / 10), dim=1) + 1e-10)  # (B, T) dB

@@ -18,14 +18,16 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any, Protocol, cast
 
 import numpy as np
 import torch
 
+from helpers.errors import ToolError
 from helpers.synth.synth import ParamSpec, check_presets
 
 
-class VSTError(RuntimeError):
+class VSTError(ToolError):
     """Base class of every problem with a VST3 instrument."""
 
 
@@ -35,6 +37,17 @@ class PluginNotFoundError(VSTError, FileNotFoundError):
 
 class PluginLoadError(VSTError):
     """pedalboard could not load the file, or it is not an instrument."""
+
+
+class _Instrument(Protocol):
+    """What this module uses of a loaded plugin. pedalboard's stubs type ``load_plugin`` as returning the
+    base class ``ExternalPlugin``, without the ``name`` and ``parameters`` the loaded plugin has."""
+
+    name: str
+    parameters: dict[str, Any]
+
+    def __call__(self, midi_messages: list[tuple[bytes, float]], duration: float, sample_rate: float,
+                 num_channels: int = 2, reset: bool = True) -> np.ndarray: ...
 
 
 def _midi_note(note: int, velocity: int, on_s: float, off_s: float) -> list[tuple[bytes, float]]:
@@ -76,7 +89,7 @@ class VSTSynth:
         except ImportError as exc:
             raise PluginLoadError("pedalboard is not installed: pip install pedalboard") from exc
         try:
-            plugin = pedalboard.load_plugin(str(p), plugin_name=plugin_name)
+            plugin = cast(_Instrument, pedalboard.load_plugin(str(p), plugin_name=plugin_name))
         except Exception as exc:  # pedalboard raises ImportError/RuntimeError/ValueError depending on the failure
             raise PluginLoadError(f"{p}: pedalboard could not load this plugin ({exc}); is it a VST3 for this "
                                   "operating system and CPU?") from exc

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from helpers.errors import ExportError
+
 _ACTIVATIONS = {
     "tanh": np.tanh,
     "relu": lambda x: np.maximum(x, 0.0),
@@ -33,7 +35,7 @@ class RTNeuralReference:
         in_shape = config["in_shape"]
         size = int(in_shape[-1])
         if size != 1:
-            raise ValueError(f"this reference runs mono-input models, in_shape ends with {size}")
+            raise ExportError(f"this reference runs mono-input models, in_shape ends with {size}")
         self.steps: list[tuple[str, Any]] = []
         self.receptive_field = 1
         for layer in config["layers"]:
@@ -42,10 +44,10 @@ class RTNeuralReference:
             if kind == "conv1d":
                 k, d = int(layer["kernel_size"][-1]), int(layer["dilation"][-1])
                 if int(layer.get("groups", 1)) != 1:
-                    raise ValueError("grouped conv1d is not implemented in this reference")
+                    raise ExportError("grouped conv1d is not implemented in this reference")
                 nested = np.asarray(w[0], dtype=np.float64)  # [k][in][out]
                 if nested.shape != (k, size, out):
-                    raise ValueError(f"conv1d kernel shape {nested.shape}, expected {(k, size, out)}")
+                    raise ExportError(f"conv1d kernel shape {nested.shape}, expected {(k, size, out)}")
                 taps = [nested[k - 1 - j] for j in range(k)]  # taps[j] multiplies x delayed by j·d
                 self.steps.append(("conv1d", (taps, np.asarray(w[1], dtype=np.float64), d)))
                 self.receptive_field += (k - 1) * d
@@ -57,11 +59,11 @@ class RTNeuralReference:
                 alpha = np.asarray(w[0][0], dtype=np.float64).reshape(-1)
                 self.steps.append(("prelu", np.broadcast_to(alpha, (size,)).copy()))
             elif kind != "activation":
-                raise ValueError(f"layer type {kind!r} is not implemented in this reference")
+                raise ExportError(f"layer type {kind!r} is not implemented in this reference")
             act = layer.get("activation", "")
             if act and kind in ("dense", "time-distributed-dense", "conv1d", "activation"):
                 if act not in _ACTIVATIONS:
-                    raise ValueError(f"activation {act!r} is not implemented in this reference")
+                    raise ExportError(f"activation {act!r} is not implemented in this reference")
                 self.steps.append(("act", _ACTIVATIONS[act]))
             size = out
 
