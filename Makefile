@@ -46,10 +46,12 @@ demo: $(STAMP)
 	$(VPY) -m helpers.notebooks --quick --output-dir outputs/notebooks
 
 test: $(STAMP)
+	$(VPY) -m mypy
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VPY) -m ruff check .
+	$(VPY) -m mypy
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/ 2>/dev/null || ($(VPY) -m pip install -q jupyterlab && $(VENV)/bin/jupyter lab notebooks/)

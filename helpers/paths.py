@@ -49,13 +49,6 @@ def notebooks_dir() -> Path:
     return repo_root() / "notebooks"
 
 
-def ensure_dir(path: str | os.PathLike[str]) -> Path:
-    """Create ``path`` (and parents) if needed and return it as a Path."""
-    p = Path(path)
-    p.mkdir(parents=True, exist_ok=True)
-    return p
-
-
 def output_file(*parts: str) -> Path:
     """A file path under ``outputs/`` whose folder exists, e.g. ``output_file("02_train_wavenet", "curve.png")``."""
     path = outputs_dir(*parts)

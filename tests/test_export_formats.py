@@ -22,7 +22,7 @@ from helpers.export.nam import for_python_reader, nam_dict, nam_model_from_dict
 from helpers.export.reference import RTNeuralReference, WaveNetVAReference
 from helpers.export.reference import rtneural as rtneural_ref
 from helpers.export.reference import wavenetva as wavenetva_ref
-from helpers.export.reference.wavenetva import _Convolution
+from helpers.export.reference.wavenetva import Convolution
 from helpers.models import build_model
 
 TOL = 1e-5
@@ -142,7 +142,7 @@ def test_wavenetva_reference_reads_the_kernel_reversed():
            "variables": [{"layer_idx": -1, "name": "W", "data": [1.0]}, {"layer_idx": -1, "name": "b", "data": [0.0]},
                          {"layer_idx": 0, "name": "W_conv", "data": [0.0, 0.0, 0.0, 0.0]},
                          {"layer_idx": 0, "name": "b_conv", "data": [0.0, 0.0]}]}
-    conv = _Convolution(1, 1, 2, 3, [2.0, 5.0], [0.5])
+    conv = Convolution(1, 1, 2, 3, [2.0, 5.0], [0.5])
     y = conv.process(np.array([[1.0, 0, 0, 0, 0, 0]]))[0]
     assert np.allclose(y, [5.5, 0.5, 0.5, 2.5, 0.5, 0.5])
     assert WaveNetVAReference({**cfg, "variables": cfg["variables"] + [
@@ -151,7 +151,7 @@ def test_wavenetva_reference_reads_the_kernel_reversed():
     # the vectorised path equals the literal per-sample FIFO, across calls
     rng = np.random.default_rng(0)
     w, b = rng.standard_normal(2 * 3 * 3).tolist(), rng.standard_normal(3).tolist()
-    c1, c2 = _Convolution(2, 3, 3, 4, w, b), _Convolution(2, 3, 3, 4, w, b)
+    c1, c2 = Convolution(2, 3, 3, 4, w, b), Convolution(2, 3, 3, 4, w, b)
     data = rng.standard_normal((2, 40))
     a = np.concatenate([c1.process(data[:, :5]), c1.process(data[:, 5:23]), c1.process(data[:, 23:])], axis=1)
     assert np.allclose(a, np.stack([c2.step(data[:, i]) for i in range(40)], axis=1))

@@ -52,11 +52,11 @@ def test_shapes_and_conditioning(kind, k):
         assert m(xb, knobs).shape == (3, 100)
     a, b = torch.zeros(3, k), torch.ones(3, k)
     assert not torch.allclose(m(xb, a), m(xb, b))  # the knobs change the output
-    assert m.process(torch.randn(500), torch.rand(k)).shape == (500,)
+    assert m.process(torch.randn(500), knobs=torch.rand(k)).shape == (500,)
     with pytest.raises(ValueError):
         m(xb, torch.rand(3, k, 7))
     with pytest.raises(ValueError, match="knob"):
-        m.process(torch.randn(500), torch.rand(k + 1))
+        m.process(torch.randn(500), knobs=torch.rand(k + 1))
 
 
 def test_concat_uses_the_input_mixer_and_film_starts_as_identity():

@@ -28,12 +28,11 @@ from fractions import Fraction
 import numpy as np
 
 from helpers.abc.parse import (
-    _BAR_RE,
-    _FIELD_LINE_RE,
+    BAR_RE,
+    FIELD_LINE_RE,
     AbcParseError,
     ParsedTune,
-    _read_line,
-    _Reader,
+    Reader,
     parse_meter,
     parse_unit,
 )
@@ -116,7 +115,7 @@ class BarClock:
         self.line += ch
         self.blank = self.blank and ch.isspace()
         self.chars_in_line += 1
-        if self.chars_in_line == 2 and _FIELD_LINE_RE.match(self.line):
+        if self.chars_in_line == 2 and FIELD_LINE_RE.match(self.line):
             self.field_line = True  # e.g. "M:3/4" in the body: the whole line is one field, read at its end
         if self.in_header or self.field_line:
             return self.state
@@ -136,7 +135,7 @@ class BarClock:
     def _end_bar_token(self) -> None:
         """A bar line other than a plain ``|`` (``:|``, ``|:``, ``||``, ``|]``, ``::``) starts a new section."""
         token, self.bar_token = self.bar_token, ""
-        if token and token != "|" and _BAR_RE.fullmatch(token):
+        if token and token != "|" and BAR_RE.fullmatch(token):
             self.section_bars, self.pickup = 0, 0
 
     def feed_text(self, text: str) -> np.ndarray:
@@ -159,7 +158,7 @@ class BarClock:
     def _header_line(self, line: str) -> None:
         if line.startswith("%"):
             return
-        m = _FIELD_LINE_RE.match(line)
+        m = FIELD_LINE_RE.match(line)
         try:
             if m and m.group(1) == "M":
                 self.meter = parse_meter(m.group(2))
@@ -186,11 +185,11 @@ class BarClock:
         s = self.start
         assert s is not None
         tune = ParsedTune(meter=s.meter, unit=s.unit)
-        r = _Reader(tune, {}, None)
+        r = Reader(tune)
         r.time, r.bar_start = s.filled, Fraction(0)
         r.tuplet_left, r.tuplet_factor, r.broken_next, r.last_advance = (
             s.tuplet_left, s.tuplet_factor, s.broken_next, s.last_advance)
-        _read_line(r, line, 0)
+        r.read_line(line, 0)
         filled = r.time - r.bar_start
         end = _LineStart(tune.meter, tune.unit, filled, r.tuplet_left, r.tuplet_factor, r.broken_next, r.last_advance)
         closed = tune.bars[-1].duration if tune.bars and tune.bars[-1].duration > 0 else None

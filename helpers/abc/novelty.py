@@ -56,7 +56,7 @@ class NgramIndex:
         grams = ngrams(music_text(tune), self.n)
         if not grams:
             return Novelty(0.0, None, 0.0, 0)
-        hits = Counter()
+        hits: Counter[int] = Counter()
         seen = 0
         for gram in grams:
             owners = self.where.get(gram)

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from helpers.errors import DataError
+
 #: Longest note, rest or multi-bar rest accepted (in unit lengths or bars): longer ones are errors
 #: (a sampled "a99999" would otherwise render hours of audio).
 MAX_LENGTH = 64
@@ -28,15 +30,17 @@ _SHARP_ORDER = "FCGDAEB"
 _LETTER_SEMITONE = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 _DECORATION_LETTERS = set("HIJKLMNOPQRSTUVWhijklmnopqrstuvw~.")
 _SKIP = set(" \t\r`\\$y)*")
-_BAR_RE = re.compile(r":*\|[|\]]*:*|\[\|[|\]]*:*|::+")
+#: A bar line: ``|``, ``||``, ``|]``, ``[|``, ``:|``, ``|:``, ``::`` and the like.
+BAR_RE = re.compile(r":*\|[|\]]*:*|\[\|[|\]]*:*|::+")
 _LENGTH_RE = re.compile(r"(\d*)(/*)(\d*)")
 _NOTE_RE = re.compile(r"(\^\^|\^|__|_|=)?([A-Ga-g])([',]*)")
 _TUPLET_RE = re.compile(r"\((\d)(?::(\d?)(?::(\d?))?)?")
-_FIELD_LINE_RE = re.compile(r"^([A-Za-z]):(.*)$")
+#: A whole-line field such as ``M:6/8``: group 1 is the letter, group 2 the value.
+FIELD_LINE_RE = re.compile(r"^([A-Za-z]):(.*)$")
 _KEY_RE = re.compile(r"^\s*([A-G])([#b]?)\s*([A-Za-z]*)")
 
 
-class AbcParseError(ValueError):
+class AbcParseError(DataError):
     """A header value (key, meter, unit length) that cannot be read."""
 
 
@@ -144,7 +148,7 @@ def split_header(tune: str) -> tuple[list[tuple[str, str]], list[tuple[int, str]
     for i, line in enumerate(lines):
         if line.startswith("%"):
             continue
-        m = _FIELD_LINE_RE.match(line)
+        m = FIELD_LINE_RE.match(line)
         if m is None:  # music before K: — the header ends here (incomplete)
             return header, list(enumerate(lines))[i:]
         header.append((m.group(1), m.group(2).strip()))
@@ -178,12 +182,17 @@ def _tuplet_q(p: int, meter: Fraction | None) -> int:
     return 3 if compound else 2
 
 
-class _Reader:
-    """State of one pass over the tune body."""
+class Reader:
+    """State of one pass over a tune body, read line by line with :meth:`read_line`.
 
-    def __init__(self, tune: ParsedTune, key: dict[str, int], key_scale: set[int] | None):
+    Notes, bars and errors go to ``tune`` (its ``meter`` and ``unit`` set the lengths). ``time`` is the
+    onset reached (whole notes), ``bar_start`` where the open bar began; the tuplet and broken-rhythm
+    fields carry over from one line to the next (:mod:`helpers.abc.metre` resumes a read from them).
+    """
+
+    def __init__(self, tune: ParsedTune, key: dict[str, int] | None = None, key_scale: set[int] | None = None):
         self.t = tune
-        self.key = key
+        self.key = {} if key is None else key
         self.scale = key_scale
         self.time = Fraction(0)
         self.bar_start = Fraction(0)
@@ -196,6 +205,10 @@ class _Reader:
         self.tie_pending = False
         self.ties: dict[int, Note] = {}
         self.repeat_closed = False  # a ':|' was seen and no '|:' since
+
+    def read_line(self, line: str, line_no: int) -> None:
+        """Read one body line (music, a field line or a ``%`` comment); ``line_no`` (0-based) goes into errors."""
+        _read_line(self, line, line_no)
 
     def bar_line(self, symbol: str) -> None:
         closes, opens = symbol.startswith(":"), symbol.endswith(":")
@@ -304,7 +317,7 @@ def parse_tune(tune: str) -> ParsedTune:
             parsed.unit = Fraction(1, 16)
     except AbcParseError as exc:
         parsed.errors.append(str(exc))
-    reader = _Reader(parsed, {}, None)
+    reader = Reader(parsed)
     reader.set_key(parsed.header.get("K", "C"), 0)
     if "Q" in parsed.header:
         m = re.search(r"(?:(\d+)/(\d+)\s*=\s*)?(\d+)\s*$", parsed.header["Q"])
@@ -312,16 +325,16 @@ def parse_tune(tune: str) -> ParsedTune:
             beat = Fraction(int(m.group(1)), int(m.group(2))) if m.group(1) else Fraction(1, 4)
             parsed.tempo_qpm = float(int(m.group(3)) * beat / Fraction(1, 4))
     for line_no, line in body:
-        _read_line(reader, line, line_no)
+        reader.read_line(line, line_no)
     if reader.time > reader.bar_start:
         reader.close_bar("", body[-1][0] if body else 0)
     return parsed
 
 
-def _read_line(r: _Reader, line: str, line_no: int) -> None:
+def _read_line(r: Reader, line: str, line_no: int) -> None:
     if line.startswith("%"):
         return
-    field_line = _FIELD_LINE_RE.match(line)
+    field_line = FIELD_LINE_RE.match(line)
     if field_line and not line.startswith("|"):
         _inline_field(r, field_line.group(1), field_line.group(2), line_no)
         return
@@ -356,11 +369,11 @@ def _read_line(r: _Reader, line: str, line_no: int) -> None:
                 r.time += bar
                 r.close_bar("|", line_no)
             continue
-        bar = _BAR_RE.match(line, i)
-        if bar is not None:
-            r.close_bar(bar.group(0), line_no)
-            r.bar_line(bar.group(0))
-            i = bar.end()
+        bar_match = BAR_RE.match(line, i)
+        if bar_match is not None:
+            r.close_bar(bar_match.group(0), line_no)
+            r.bar_line(bar_match.group(0))
+            i = bar_match.end()
             ending = re.match(r"\d+(?:[,-]\d+)*", line[i:])
             if ending:
                 r.ending(ending.group(0), line_no, i)
@@ -374,10 +387,10 @@ def _read_line(r: _Reader, line: str, line_no: int) -> None:
             if tup:
                 p = int(tup.group(1))
                 q = int(tup.group(2)) if tup.group(2) else _tuplet_q(p, r.t.meter)
-                count = int(tup.group(3)) if tup.group(3) else p
+                n_notes = int(tup.group(3)) if tup.group(3) else p
                 if p < 2:
                     r.error(line_no, i, f"tuplet ({p} needs at least 2 notes")
-                r.tuplet_left, r.tuplet_factor = count, Fraction(q, p)
+                r.tuplet_left, r.tuplet_factor = n_notes, Fraction(q, p)
                 i = tup.end()
             else:
                 i += 1  # a slur
@@ -422,7 +435,7 @@ def _read_line(r: _Reader, line: str, line_no: int) -> None:
         i += 1
 
 
-def _bracket(r: _Reader, line: str, i: int, line_no: int) -> int:
+def _bracket(r: Reader, line: str, i: int, line_no: int) -> int:
     """Handle ``[`` : inline field ``[K:G]``, ending ``[1``, or chord ``[ceg]2``."""
     field_m = re.match(r"\[([A-Za-z]):([^\]]*)\]", line[i:])
     if field_m:
@@ -460,7 +473,7 @@ def _bracket(r: _Reader, line: str, i: int, line_no: int) -> int:
     return k
 
 
-def _inline_field(r: _Reader, letter: str, value: str, line_no: int) -> None:
+def _inline_field(r: Reader, letter: str, value: str, line_no: int) -> None:
     try:
         if letter == "K":
             r.set_key(value, line_no)

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 
 from helpers.abc import metre
-from helpers.abc.model import CharLSTM
 from helpers.abc.vocab import TUNE_SEPARATOR, Vocab
+from helpers.errors import ConfigError
 
 #: A header to prime the model with: it then writes the title, meter, unit, key and music.
 DEFAULT_PRIME = "X:1\nT:"
@@ -25,13 +26,13 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | N
     characters whose probabilities reach ``p`` (at least one). Each row sums to 1.
     """
     if temperature <= 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
+        raise ConfigError(f"temperature must be positive, got {temperature}; try 0.8 to 1.0")
     if top_p is not None and not 0 < top_p <= 1:
-        raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+        raise ConfigError(f"top_p must be in (0, 1], got {top_p}; try 0.9, or None to switch it off")
     logits = logits.float() / temperature
     if top_k is not None and top_k < logits.shape[-1]:
         if top_k < 1:
-            raise ValueError(f"top_k must be at least 1, got {top_k}")
+            raise ConfigError(f"top_k must be at least 1, got {top_k}; or None to switch it off")
         kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
     probs = torch.softmax(logits, dim=-1)
@@ -70,7 +71,7 @@ def last_bar_is_wrong(text: str) -> bool:
 
 @torch.no_grad()
 def sample_tunes(
-    model: CharLSTM,
+    model: nn.Module,
     vocab: Vocab,
     n: int = 1,
     *,
@@ -87,7 +88,7 @@ def sample_tunes(
     """
     s = settings or SampleSettings()
     if not prime:
-        raise ValueError("prime must hold at least one character (e.g. 'X:1\\n')")
+        raise ConfigError("prime must hold at least one character (e.g. 'X:1\\n')")
     device = device or next(model.parameters()).device.type
     gen = torch.Generator(device="cpu").manual_seed(s.seed)
     was_training = model.training
@@ -142,7 +143,7 @@ def sample_tunes(
         for i in rollback:
             h[:, i], c[:, i], last[i], keep, clock = snapshots[i]
             del texts[i][keep:]
-            if reads_clock:
+            if clock is not None:  # the model reads the bar clock
                 clocks[i] = clock.snapshot()
     model.train(was_training)
     tunes = []
@@ -152,7 +153,7 @@ def sample_tunes(
     return tunes
 
 
-def generation_speed(model: CharLSTM, vocab: Vocab, n_chars: int = 500, batch: int = 1, seed: int = 0) -> float:
+def generation_speed(model: nn.Module, vocab: Vocab, n_chars: int = 500, batch: int = 1, seed: int = 0) -> float:
     """Characters per second generated (``batch`` tunes in parallel, no early stop)."""
     settings = SampleSettings(max_chars=n_chars, seed=seed)
     start = time.perf_counter()

@@ -27,7 +27,7 @@ import torch
 from helpers.atomic import write_json
 from helpers.export.common import ExportError, fold_gains, read_json, refuse
 from helpers.models import CausalModel, NAMWaveNet
-from helpers.models.nam_wavenet import _ACTIVATIONS, LayerArrayConfig
+from helpers.models.nam_wavenet import ACTIVATIONS, LayerArrayConfig
 
 FILE_VERSION = "0.5.4"
 GEAR_TYPES = ("amp", "pedal", "pedal_amp", "amp_cab", "amp_pedal_cab", "preamp", "studio")
@@ -82,9 +82,10 @@ def loudness_db(model: CausalModel, sample_rate: int = 48_000) -> float:
 def _ordered_params(model: NAMWaveNet) -> list[torch.Tensor]:
     """The model's tensors in the .nam runtime's order (without ``head_scale``)."""
     out: list[torch.Tensor] = []
-    for array in model.arrays:
+    for array in model.layer_arrays:
         out.append(array.rechannel.weight)
-        for layer in array.layers:
+        for layer in array.dilated_layers:
+            assert layer.conv.bias is not None and layer.layer1x1.bias is not None  # both are built with a bias
             out += [layer.conv.weight, layer.conv.bias, layer.input_mixer.weight, layer.layer1x1.weight,
                     layer.layer1x1.bias]
         out.append(array.head_rechannel.weight)
@@ -196,9 +197,9 @@ def _layer_config(raw: dict[str, Any], i: int) -> LayerArrayConfig:
         if head.get("kernel_size", 1) != 1:
             raise ExportError(f"layer array {i}: head kernel_size {head.get('kernel_size')} is not supported (only 1)")
         raw["head_size"], raw["head_bias"] = head["out_channels"], bool(head.get("bias", False))
-    if not isinstance(raw.get("activation"), str) or raw["activation"] not in _ACTIVATIONS:
+    if not isinstance(raw.get("activation"), str) or raw["activation"] not in ACTIVATIONS:
         raise ExportError(f"layer array {i}: activation {raw.get('activation')!r} is not supported "
-                          f"(supported: {sorted(_ACTIVATIONS)})")
+                          f"(supported: {sorted(ACTIVATIONS)})")
     try:
         return LayerArrayConfig(**raw)
     except TypeError as exc:

@@ -19,9 +19,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from torch import nn
+
 from helpers.atomic import write_json
 from helpers.export.common import floats, fold_gains, refuse, tf_kernel
 from helpers.models import CausalModel, SequentialTCN
+from helpers.models.base import modules_of
 
 
 def rtneural_dict(model: CausalModel, *, input_gain: float = 1.0, output_gain: float = 1.0) -> dict[str, Any]:
@@ -31,12 +34,15 @@ def rtneural_dict(model: CausalModel, *, input_gain: float = 1.0, output_gain: f
     m = fold_gains(model, input_gain, output_gain)
     layers: list[dict[str, Any]] = []
     shape = [None, None, m.channels]
-    for conv, act, d in zip(m.convs, m.acts, m.dilations):
+    for conv, act, d in zip(modules_of(m.convs, nn.Conv1d), m.acts, m.dilations):
+        assert conv.bias is not None  # every convolution of the TCN has a bias
         layers.append({"type": "conv1d", "activation": "tanh" if m.activation == "tanh" else "", "shape": shape,
                        "kernel_size": [m.kernel_size], "dilation": [d], "groups": 1,
                        "weights": [floats(tf_kernel(conv.weight)), floats(conv.bias)]})
         if m.activation == "prelu":
+            assert isinstance(act, nn.PReLU)
             layers.append({"type": "prelu", "activation": "", "shape": shape, "weights": [[floats(act.weight)]]})
+    assert m.dense.bias is not None
     layers.append({"type": "dense", "activation": "", "shape": [None, None, 1],
                    "weights": [floats(m.dense.weight[:, :, 0].T), floats(m.dense.bias)]})
     return {"in_shape": [None, None, 1], "layers": layers}

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import torch
 from torch import nn
+
+from helpers.errors import DataError
+
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
 class CausalModel(nn.Module):
@@ -40,7 +44,8 @@ class CausalModel(nn.Module):
         if pad_start:
             x = nn.functional.pad(x, (self.receptive_field - 1, 0))
         elif x.shape[-1] < self.receptive_field:
-            raise ValueError(f"need at least {self.receptive_field} samples (the receptive field), got {x.shape[-1]}")
+            raise DataError(f"need at least {self.receptive_field} samples (the receptive field), got {x.shape[-1]}; "
+                            "pass a longer signal or pad_start=True")
         y = self(x)
         return y[0] if squeeze else y
 
@@ -48,3 +53,15 @@ class CausalModel(nn.Module):
         """One line: family, weights, receptive field in samples and ms at 48 kHz."""
         rf = self.receptive_field
         return f"{self.family} model: {self.num_weights():,} weights, receptive field {rf} samples ({rf / 48:.1f} ms at 48 kHz)"
+
+
+def modules_of(modules: nn.ModuleList, kind: type[ModuleT]) -> list[ModuleT]:
+    """The items of ``modules``, each checked to be a ``kind``, as a typed list.
+
+    A type checker sees the items of an ``nn.ModuleList`` as plain ``nn.Module`` (whose attributes are
+    ``Tensor | Module``); this gives code that reads their weights the real type.
+    """
+    items = [m for m in modules if isinstance(m, kind)]
+    if len(items) != len(modules):
+        raise TypeError(f"expected only {kind.__name__} modules, got {[type(m).__name__ for m in modules]}")
+    return items

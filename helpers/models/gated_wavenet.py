@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from helpers.errors import ConfigError
 from helpers.models.base import CausalModel
 
 #: Named sizes (PedalNetRT's defaults are 16 channels, depth 10, 1 repeat, kernel 3 in SmartGuitarAmp).
@@ -36,7 +37,8 @@ class GatedWaveNet(CausalModel):
     def __init__(self, channels: int = 16, dilation_depth: int = 10, num_repeat: int = 1, kernel_size: int = 3):
         super().__init__()
         if min(channels, dilation_depth, num_repeat) < 1 or kernel_size < 2:
-            raise ValueError("channels, dilation_depth and num_repeat must be ≥ 1 and kernel_size ≥ 2")
+            raise ConfigError(f"channels ({channels}), dilation_depth ({dilation_depth}) and num_repeat ({num_repeat}) "
+                              f"must be ≥ 1 and kernel_size ({kernel_size}) ≥ 2")
         self.channels, self.kernel_size = channels, kernel_size
         self.dilation_depth, self.num_repeat = dilation_depth, num_repeat
         self.dilations = [2**d for d in range(dilation_depth)] * num_repeat
@@ -44,12 +46,6 @@ class GatedWaveNet(CausalModel):
         self.hidden = nn.ModuleList(nn.Conv1d(channels, 2 * channels, kernel_size, dilation=d) for d in self.dilations)
         self.residuals = nn.ModuleList(nn.Conv1d(channels, channels, 1) for _ in self.dilations)
         self.linear_mix = nn.Conv1d(channels * len(self.dilations), 1, 1)
-
-    @classmethod
-    def from_preset(cls, name: str) -> GatedWaveNet:
-        if name not in PRESETS:
-            raise ValueError(f"unknown gated WaveNet preset {name!r}; choose one of {sorted(PRESETS)}")
-        return cls(**PRESETS[name])
 
     @property
     def receptive_field(self) -> int:

@@ -22,9 +22,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from helpers.models.base import CausalModel
+from helpers.models.base import CausalModel, modules_of
 
-_ACTIVATIONS = {"Tanh": torch.tanh, "ReLU": torch.relu, "Sigmoid": torch.sigmoid}
+#: The activations a layer array may name (``LayerArrayConfig.activation``), as the .nam file spells them.
+ACTIVATIONS = {"Tanh": torch.tanh, "ReLU": torch.relu, "Sigmoid": torch.sigmoid}
 
 
 @dataclass
@@ -63,7 +64,9 @@ PRESETS: dict[str, list[LayerArrayConfig]] = {
 }
 
 
-class _Layer(nn.Module):
+class DilatedLayer(nn.Module):
+    """One layer of an array: dilated conv plus input mixer, activation, residual 1×1 conv."""
+
     def __init__(self, cfg: LayerArrayConfig, dilation: int):
         super().__init__()
         mid = 2 * cfg.channels if cfg.gated else cfg.channels
@@ -72,7 +75,7 @@ class _Layer(nn.Module):
         self.layer1x1 = nn.Conv1d(cfg.channels, cfg.channels, 1, bias=True)
         self.channels = cfg.channels
         self.gated = cfg.gated
-        self.activation = _ACTIVATIONS[cfg.activation]
+        self.activation = ACTIVATIONS[cfg.activation]
         self.shrink = dilation * (cfg.kernel_size - 1)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor, residual: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,8 +95,13 @@ class LayerArray(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.rechannel = nn.Conv1d(cfg.input_size, cfg.channels, 1, bias=False)
-        self.layers = nn.ModuleList(_Layer(cfg, d) for d in cfg.dilations)
+        self.layers = nn.ModuleList(DilatedLayer(cfg, d) for d in cfg.dilations)
         self.head_rechannel = nn.Conv1d(cfg.channels, cfg.head_size, 1, bias=cfg.head_bias)
+
+    @property
+    def dilated_layers(self) -> list[DilatedLayer]:
+        """:attr:`layers` as a typed list (see :func:`~helpers.models.base.modules_of`)."""
+        return modules_of(self.layers, DilatedLayer)
 
     @property
     def receptive_field(self) -> int:
@@ -133,8 +141,13 @@ class NAMWaveNet(CausalModel):
         self.head_scale = float(head_scale)
 
     @property
+    def layer_arrays(self) -> list[LayerArray]:
+        """:attr:`arrays` as a typed list (see :func:`~helpers.models.base.modules_of`)."""
+        return modules_of(self.arrays, LayerArray)
+
+    @property
     def receptive_field(self) -> int:
-        return 1 + sum(a.receptive_field - 1 for a in self.arrays)
+        return 1 + sum(a.receptive_field - 1 for a in self.layer_arrays)
 
     def nam_weight_count(self) -> int:
         """Length of the flat ``weights`` list of the .nam file: every parameter plus ``head_scale``."""
@@ -152,14 +165,20 @@ class NAMWaveNet(CausalModel):
         y, head = c, None
         for i, array in enumerate(self.arrays):
             head, y = array(y, c, head, final=i == len(self.arrays) - 1)
+        assert head is not None  # a model has at least one layer array
         return self.head_scale * head[:, 0]
 
 
 def preset_table() -> list[dict[str, Any]]:
-    """Weights and receptive field of every preset (for the notebook's table)."""
+    """Size of every preset of every model family (notebook 02's table): weights (for NAM the length of the
+    .nam file's ``weights`` list, which the format fixes) and receptive field in samples and in ms at 48 kHz."""
+    from helpers import models  # the package imports this module, so it is read at call time
+
     rows = []
-    for name in ("nano", "feather", "lite", "standard"):
-        m = NAMWaveNet(name)
-        rows.append({"preset": name, "weights (.nam)": m.nam_weight_count(), "receptive field": m.receptive_field,
-                     "channels": [c.channels for c in m.layer_cfgs]})
+    for family, presets in models.PRESETS.items():
+        for name in presets:
+            m = models.build_model(family, name)
+            n = m.nam_weight_count() if isinstance(m, NAMWaveNet) else m.num_weights()
+            rows.append({"family": family, "preset": name, "weights": n, "receptive field (samples)": m.receptive_field,
+                         "receptive field (ms @48k)": round(m.receptive_field / 48, 1)})
     return rows

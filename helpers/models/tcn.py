@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from helpers.errors import ConfigError
 from helpers.models.base import CausalModel
 
 #: Named configurations: channels, kernel, dilations, activation.
@@ -32,7 +33,7 @@ class SequentialTCN(CausalModel):
                  activation: str = "prelu"):
         super().__init__()
         if activation not in ("prelu", "tanh"):
-            raise ValueError(f"activation must be 'prelu' or 'tanh', not {activation!r}")
+            raise ConfigError(f"activation must be 'prelu' or 'tanh', not {activation!r}")
         self.channels, self.kernel_size, self.activation = channels, kernel_size, activation
         self.dilations = list(dilations or [2**i for i in range(10)])
         self.convs = nn.ModuleList(
@@ -42,12 +43,6 @@ class SequentialTCN(CausalModel):
             nn.PReLU(channels, init=0.25) if activation == "prelu" else nn.Tanh() for _ in self.dilations
         )
         self.dense = nn.Conv1d(channels, 1, 1)  # a time-distributed dense layer
-
-    @classmethod
-    def from_preset(cls, name: str) -> SequentialTCN:
-        if name not in PRESETS:
-            raise ValueError(f"unknown TCN preset {name!r}; choose one of {sorted(PRESETS)}")
-        return cls(**PRESETS[name])
 
     @property
     def receptive_field(self) -> int:

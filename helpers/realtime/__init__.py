@@ -4,7 +4,7 @@ Every model family of the course has an engine (``nam``, ``gated``, ``tcn``); th
 offline ``model.process(x)`` to float32 precision for any block size.
 """
 
-from helpers.realtime import gated, nam, tcn  # noqa: F401  (registers the engines)
+from helpers.realtime import nam, stacks  # noqa: F401  (registers the engines)
 from helpers.realtime.engine import (
     DEFAULT_CAPACITY,
     DelayLine,

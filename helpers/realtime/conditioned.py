@@ -4,7 +4,7 @@ A plugin turns a knob while audio plays, so the engines take the knob vector wit
 ``engine.process_block(x, knobs)`` where ``knobs`` is ``(k,)`` (held for the block and after) or
 ``(k, n)`` (one vector per sample: a smoothed knob move). Without ``knobs`` the last values stay.
 ``reset(knobs)`` pre-warms with ``receptive_field - 1`` zeros at those knob values, which is what
-``model.process(x, knobs)`` assumes (zero audio history, the first knob vector held).
+``model.process(x, knobs=knobs)`` assumes (zero audio history, the first knob vector held).
 
 * ``knob_nam``/``concat``: the NAM engine's layer plans with ``condition = [x; knobs]`` rows;
 * ``knob_nam``/``film``: the same plans plus the per-layer scale and shift from the knob MLP;
@@ -128,12 +128,15 @@ class ConditionedWaveNetStreamer(ConditionedEngine):
             inp[2 : 2 + self.num_knobs] = kn
             head = None
             for plan in self.plans:
-                head, inp = plan.run(inp, head, q)
+                head, residual = plan.run(inp, head, q)
+                inp = inp if residual is None else residual
         else:
             film = self._film(kn)
             head = None
             for plan, f in zip(self.plans, film):
-                head, inp = plan.run(inp, head, q, film=f)
+                head, residual = plan.run(inp, head, q, film=f)
+                inp = inp if residual is None else residual
+        assert head is not None  # a model has at least one layer array
         return self.head_scale * head[0]
 
 
@@ -184,12 +187,13 @@ def _build_lstm(model, capacity: int = DEFAULT_CAPACITY) -> ConditionedLSTMStrea
 
 def stream_knobs(model, x: np.ndarray, knobs: np.ndarray, block_size: int = 64) -> np.ndarray:
     """Stream ``x`` ``(samples,)`` through a fresh engine in blocks, with encoded ``knobs`` ``(k,)`` or
-    ``(k, samples)``; equals ``model.process(x, knobs)`` to float32 precision."""
+    ``(k, samples)``; equals ``model.process(x, knobs=knobs)`` to float32 precision."""
     from helpers.realtime.engine import make_streamer
 
     if block_size < 1:
         raise StreamingError(f"block_size must be ≥ 1 sample, got {block_size}")
     engine = make_streamer(model)
+    assert isinstance(engine, ConditionedEngine)  # a knob model gets a conditioned engine
     kn = np.asarray(knobs, dtype=np.float32)
     engine.reset(kn if kn.ndim == 1 else kn[:, 0])
     x = np.asarray(x, dtype=np.float32)

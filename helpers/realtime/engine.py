@@ -22,13 +22,14 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from helpers.errors import ConfigError
 from helpers.models import CausalModel
 
 #: Samples of room per delay line (blocks longer than this are processed in pieces of this size).
 DEFAULT_CAPACITY = 8192
 
 
-class StreamingError(ValueError):
+class StreamingError(ConfigError):
     """The model or the block cannot be streamed (unknown family, wrong shape)."""
 
 
@@ -141,6 +142,7 @@ class StreamingEngine:
         y = self._run(x, self._q)
         self._q += n
         return y
+
 
 
 _BUILDERS: dict[str, Callable[..., StreamingEngine]] = {}

@@ -17,6 +17,7 @@ from helpers.realtime.engine import (
     DEFAULT_CAPACITY,
     DelayLine,
     StreamingEngine,
+    StreamingError,
     as_numpy,
     register_streamer,
     stacked_kernel,
@@ -63,8 +64,9 @@ class ArrayPlan:
         return self._acts
 
     def run(self, inp: np.ndarray, head: np.ndarray | None, q: int,
-            film: list[tuple[np.ndarray, np.ndarray]] | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """``inp``: previous stage ``(prev_rows, n)``; returns ``(head_out, residual rows)``.
+            film: list[tuple[np.ndarray, np.ndarray]] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """``inp``: previous stage ``(prev_rows, n)``; returns ``(head_out, residual rows)`` (``None`` for the
+        model's last array, whose residual output nothing reads).
 
         ``film``: per layer ``(γ, β)`` (``(channels, 1 or n)``) scaling and shifting the pre-activations
         as ``z·(1 + γ) + β`` (the FiLM knob conditioning); ``None`` for plain NAM."""
@@ -102,7 +104,8 @@ class NAMStreamer(StreamingEngine):
         super().__init__(model.receptive_field, capacity)
         cond = model.layer_cfgs[0].condition_size
         if cond != 1:
-            raise NotImplementedError("streaming NAM models with extra condition inputs is not supported yet")
+            raise StreamingError(f"streaming NAM models with extra condition inputs (condition size {cond}) is not supported yet; "
+                                 "run the model offline (model(x)) or export it to a .nam file")
         self.head_scale = np.float32(model.head_scale)
         self.plans = []
         prev_rows, prev_channels = 1 + cond + 1, 1  # the input stage: [x; c; 1]
@@ -122,7 +125,9 @@ class NAMStreamer(StreamingEngine):
         inp[1] = x  # the condition is the raw input
         head = None
         for plan in self.plans:
-            head, inp = plan.run(inp, head, q)
+            head, residual = plan.run(inp, head, q)
+            inp = inp if residual is None else residual
+        assert head is not None  # a model has at least one layer array
         return self.head_scale * head[0]
 
 

@@ -24,6 +24,8 @@ from typing import Literal, Protocol, runtime_checkable
 
 import torch
 
+from helpers.errors import ConfigError
+
 Kind = Literal["numerical", "categorical"]
 
 
@@ -122,7 +124,7 @@ PARAM_SPECS: tuple[ParamSpec, ...] = (
 )
 
 
-class PresetError(ValueError):
+class PresetError(ConfigError):
     """A preset tensor has the wrong shape or values outside the parameter ranges."""
 
 
@@ -149,23 +151,6 @@ def check_presets(presets: torch.Tensor, specs: tuple[ParamSpec, ...]) -> torch.
 def preset_to_dict(preset: torch.Tensor, specs: tuple[ParamSpec, ...]) -> dict[str, str]:
     """One preset row as ``{name: human-readable value}``."""
     return {s.name: s.describe(float(v)) for s, v in zip(specs, preset.tolist())}
-
-
-def preset_from_dict(values: dict[str, float | str], specs: tuple[ParamSpec, ...],
-                     base: torch.Tensor | None = None) -> torch.Tensor:
-    """Build a ``(P,)`` preset from ``{name: normalised value or choice name}``; unspecified ones from ``base``."""
-    out = base.clone().float() if base is not None else default_preset(specs)
-    index = {s.name: j for j, s in enumerate(specs)}
-    for name, value in values.items():
-        if name not in index:
-            raise PresetError(f"unknown parameter {name!r}; known: {', '.join(index)}")
-        spec = specs[index[name]]
-        if spec.kind == "categorical" and isinstance(value, str):
-            if value not in spec.choices:
-                raise PresetError(f"{name}: {value!r} is not one of {spec.choices}")
-            value = spec.choices.index(value)
-        out[index[name]] = float(value)
-    return out
 
 
 def default_preset(specs: tuple[ParamSpec, ...] = PARAM_SPECS) -> torch.Tensor:
@@ -326,8 +311,8 @@ class TorchSynth:
         filtered = self._filter(mix, x, t, lfo)
         drive = self._p(x, "drive")
         driven = torch.tanh(drive * filtered) / torch.tanh(drive)
-        amp_env = adsr(t, *(self._p(x, f"amp_{k}") for k in ("attack", "decay", "sustain", "release")),
-                       note_off=self.note_off_s)
+        amp_env = adsr(t, self._p(x, "amp_attack"), self._p(x, "amp_decay"), self._p(x, "amp_sustain"),
+                       self._p(x, "amp_release"), note_off=self.note_off_s)
         tremolo = 1 - self._p(x, "lfo_to_amp") * 0.5 * (1 - lfo)
         return (0.8 * (self.velocity / 127) * driven * amp_env * tremolo).float()
 
@@ -338,8 +323,8 @@ class TorchSynth:
         spec = torch.stft(mix, self.n_fft, self.hop, window=window, return_complex=True)  # (B, F, T)
         frames = spec.shape[-1]
         frame_idx = torch.clamp(torch.arange(frames, device=mix.device) * self.hop, max=len(t) - 1)
-        env = adsr(t[frame_idx], *(self._p(x, f"filter_{k}") for k in ("attack", "decay", "sustain", "release")),
-                   note_off=self.note_off_s)  # (B, T)
+        env = adsr(t[frame_idx], self._p(x, "filter_attack"), self._p(x, "filter_decay"), self._p(x, "filter_sustain"),
+                   self._p(x, "filter_release"), note_off=self.note_off_s)  # (B, T)
         octaves = self._p(x, "filter_env_amount") * env + self._p(x, "lfo_to_cutoff") * lfo[:, frame_idx]
         cutoff = (self._p(x, "filter_cutoff") * torch.pow(2.0, octaves)).clamp(20.0, 0.48 * self.sample_rate)
         freqs = torch.fft.rfftfreq(self.n_fft, 1 / self.sample_rate).to(mix.device).unsqueeze(1)  # (F, 1)

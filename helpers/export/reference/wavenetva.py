@@ -20,14 +20,16 @@ from typing import Any
 
 import numpy as np
 
+from helpers.errors import ExportError
 
-class _Convolution:
+
+class Convolution:
     """One WaveNetVA ``Convolution``: kernel list ``[j] → (in, out)`` and a bias row."""
 
     def __init__(self, in_ch: int, out_ch: int, width: int, dilation: int, w: list, b: list):
         flat = np.asarray(w, dtype=np.float64)
         if flat.size != in_ch * out_ch * width:
-            raise ValueError(f"kernel has {flat.size} values, expected {in_ch}·{out_ch}·{width}")
+            raise ExportError(f"kernel has {flat.size} values, expected {in_ch}·{out_ch}·{width}")
         tf = flat.reshape(width, in_ch, out_ch)
         self.kernel = [tf[width - 1 - j] for j in range(width)]  # kernel[filterWidth-1-k] = W[k]
         self.bias = np.asarray(b, dtype=np.float64).reshape(out_ch)
@@ -67,21 +69,21 @@ class WaveNetVAReference:
 
     def __init__(self, config: dict[str, Any]):
         if config.get("activation") != "gated":
-            raise ValueError(f"this reference implements the 'gated' activation only, not {config.get('activation')!r}")
+            raise ExportError(f"this reference implements the 'gated' activation only, not {config.get('activation')!r}")
         self.channels = c = int(config["residual_channels"])
         self.width = int(config["filter_width"])
         self.dilations = [int(d) for d in config["dilations"]]
         if int(config.get("input_channels", 1)) != 1 or int(config.get("output_channels", 1)) != 1:
-            raise ValueError("this reference handles mono models (input_channels = output_channels = 1)")
+            raise ExportError("this reference handles mono models (input_channels = output_channels = 1)")
         var: dict[tuple[int, str], list] = {}
         for v in config["variables"]:
             var[(int(v["layer_idx"]), v["name"])] = [float(x) for x in v["data"]]  # strings or numbers
         n = len(self.dilations)
-        self.input = _Convolution(1, c, 1, 1, var[(-1, "W")], var[(-1, "b")])
-        self.layers = [(_Convolution(c, 2 * c, self.width, d, var[(i, "W_conv")], var[(i, "b_conv")]),
-                        _Convolution(c, c, 1, 1, var[(i, "W_out")], var[(i, "b_out")]))
+        self.input = Convolution(1, c, 1, 1, var[(-1, "W")], var[(-1, "b")])
+        self.layers = [(Convolution(c, 2 * c, self.width, d, var[(i, "W_conv")], var[(i, "b_conv")]),
+                        Convolution(c, c, 1, 1, var[(i, "W_out")], var[(i, "b_out")]))
                        for i, d in enumerate(self.dilations)]
-        self.output = _Convolution(c * n, 1, 1, 1, var[(n, "W")], var[(n, "b")])
+        self.output = Convolution(c * n, 1, 1, 1, var[(n, "W")], var[(n, "b")])
 
     @property
     def receptive_field(self) -> int:
