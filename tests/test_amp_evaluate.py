@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from helpers.amp.data import AmpData, toy_pair
-from helpers.amp.evaluate import evaluate, verdict
+from helpers.amp.evaluate import evaluate, predict, verdict
 from helpers.amp.listen import loudness_match, section_clips
-from helpers.amp.train import TrainConfig, predict, train
+from helpers.amp.train import TrainConfig, train
 from helpers.audio import load_wav, rms_dbfs, save_wav
 
 

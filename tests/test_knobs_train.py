@@ -1,12 +1,11 @@
 """Training conditioned models on a demo knob dataset: learning, checkpoints and resume, the 2×2 grid,
 interpolation curves and the slider player."""
 
-import itertools
-
 import numpy as np
 import pytest
+import torch
 
-from helpers.amp.checkpoint import CheckpointError
+from helpers.errors import CheckpointError
 from helpers.knobs.dataset import ensure_demo_knob_dataset, load_knob_dataset
 from helpers.knobs.evaluate import esr_grid, evaluation_clip, interpolation_curve
 from helpers.knobs.listen import knob_player
@@ -25,38 +24,39 @@ def data():
     return load_knob_dataset(ensure_demo_knob_dataset("overdrive", ("drive", "tone"), levels=2, heldout=1))
 
 
-def test_concat_training_learns_and_resumes_exactly(data, tmp_path):
+def test_concat_training_learns_and_resume_checks_identity(data, tmp_path):
     full = train_knobs(data, KnobTrainConfig(kind="concat", checkpoint_dir=str(tmp_path / "full"), **SMALL))
     assert full.history[-1]["val_esr"] < full.history[0]["val_esr"] < 1.5
-    part = train_knobs(data, KnobTrainConfig(kind="concat", checkpoint_dir=str(tmp_path / "part"),
-                                             **{**SMALL, "epochs": 1}))
-    assert len(part.history) == 1
-    resumed = train_knobs(data, KnobTrainConfig(kind="concat", checkpoint_dir=str(tmp_path / "part"), **SMALL))
-    assert [h["val_esr"] for h in resumed.history] == [h["val_esr"] for h in full.history]
+    again = train_knobs(data, KnobTrainConfig(kind="concat", checkpoint_dir=str(tmp_path / "full"), **SMALL))
+    assert again.history == full.history  # a finished run is loaded, not retrained
     model, enc, payload = load_trained(full.best_path)
-    assert enc.space.names == ["drive", "tone"] and payload["val_esr"] == full.best_val_esr
+    assert enc.space.names == ["drive", "tone"] and payload["trainer"]["best_score"] == full.best_score
     assert model.config() == full.model.config() and model.family == "knob_nam"
-    with pytest.raises(CheckpointError, match="architecture"):
+    with pytest.raises(CheckpointError, match="another run"):
         train_knobs(data, KnobTrainConfig(kind="film", checkpoint_dir=str(tmp_path / "full"), **SMALL))
+    with pytest.raises(CheckpointError, match="another run"):
+        train_knobs(data, KnobTrainConfig(kind="concat", checkpoint_dir=str(tmp_path / "full"),
+                                          **{**SMALL, "preset": "feather"}))
 
 
-def test_time_budget_decays_the_rate_over_the_budget_and_stops(data, tmp_path):
-    r = train_knobs(data, KnobTrainConfig(kind="concat", checkpoint_dir=str(tmp_path), minutes=0.04,
-                                          **{**SMALL, "epochs": 1000}))
-    lrs = [h["lr"] for h in r.history]
-    assert r.stopped_by_budget and len(lrs) < 1000 and r.best_path.exists()
-    assert lrs[-1] == pytest.approx(SMALL["lr"] * KnobTrainConfig.final_lr_ratio)  # the last step ran at the budget's final rate
-    assert all(a > b for a, b in itertools.pairwise(lrs))
+def test_knob_training_on_two_cpu_workers_with_the_amp_recipe(data, tmp_path):
+    cfg = KnobTrainConfig(kind="film", checkpoint_dir=str(tmp_path), workers=2, **SMALL)
+    assert cfg.loss == {"mse": 1.0} and cfg.warmup_fraction > 0  # the amp recipe's defaults
+    r = train_knobs(data, cfg)
+    assert r.epochs_run == SMALL["epochs"] and r.encoding.space.names == ["drive", "tone"]
+    assert r.history[-1]["val_esr"] < r.history[0]["val_esr"]
+    model, _, _ = load_trained(r.best_path)
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), r.model.state_dict().values()))
 
 
 @pytest.mark.parametrize("kind", ["film", "lstm"])
 def test_other_kinds_train_and_track(data, tmp_path, kind):
-    cfg = KnobTrainConfig(kind=kind, checkpoint_dir=str(tmp_path), run_name=f"knobs_{kind}", warmup=128,
+    cfg = KnobTrainConfig(kind=kind, checkpoint_dir=str(tmp_path), run_name=f"knobs_{kind}", lstm_warmup=128,
                           hidden_size=12, **{**SMALL, "track": True})
     r = train_knobs(data, cfg)
-    assert r.best_val_esr < r.history[0]["val_esr"] or r.best_epoch == 1
+    assert r.best_score < r.history[0]["val_esr"] or r.best_epoch == 1
     archive = read_offline_archive(r.archive)
-    assert "val/esr" in archive.metrics and archive.parameters["kind"] == kind
+    assert "val/val_esr" in archive.metrics and archive.parameters["kind"] == kind
 
 
 def test_grid_curves_and_player(data, tmp_path):

@@ -4,12 +4,13 @@ import numpy as np
 import pytest
 import torch
 
+from helpers.errors import CheckpointError
 from helpers.synth import evaluate, matching, presets
 from helpers.synth.dataset import EmbeddingNormalizer, PresetDataset, build_dataset
 from helpers.synth.encoders import ENCODERS, ParameterTokens, build_encoder, count_parameters
 from helpers.synth.synth import PARAM_SPECS, TorchSynth
 from helpers.synth.teacher import MelStatsEmbedder
-from helpers.synth.train import CheckpointError, TrainConfig, load_encoder, train_encoder
+from helpers.synth.train import TrainConfig, load_encoder, train_encoder
 from helpers.tracking import read_offline_archive
 
 TINY = {"mlp": {"hidden": 32, "layers": 2}, "highway": {"hidden": 32, "layers": 2},
@@ -128,52 +129,41 @@ def test_parameter_tokens_follow_parameter_order():
 def test_training_learns_checkpoints_and_tracks(small_data):
     synth, _, data = small_data
     train, val = data.split(10)
-    config = TrainConfig(encoder="mlp", epochs=12, batch_size=10, lr=1e-2, encoder_kwargs=TINY["mlp"], n_candidates=10)
-    result = train_encoder(train, val, synth.specs, config, run_name="t-learn", progress=False)
-    assert result.epochs_done == 12 and result.checkpoint.exists()
-    assert result.history[-1]["train_l1"] < 0.7 * result.history[0]["train_l1"]
+    config = TrainConfig(encoder="mlp", epochs=12, batch_size=10, lr=1e-2, encoder_kwargs=TINY["mlp"], n_candidates=10,
+                         run_name="t-learn", progress=False)
+    result = train_encoder(train, val, synth.specs, config)
+    assert result.epochs_run == 12 and result.best_path.exists()
+    assert result.history[-1]["train_loss"] < 0.7 * result.history[0]["train_loss"]
     assert result.archive is not None
     logged = read_offline_archive(result.archive)
-    assert [s for s, _ in logged.metrics["val/mrr"]] == [(e + 1) * 3 for e in range(12)]
+    assert [s for s, _ in logged.metrics["val/val_mrr"]] == [(e + 1) * 3 for e in range(12)]
     assert logged.parameters["encoder"] == "mlp"
-    model, normalizer, cfg = load_encoder(result.checkpoint)
+    model, normalizer, cfg = load_encoder(result.best_path)
     assert cfg.encoder == "mlp"
     assert torch.allclose(evaluate.predict(model, val.presets), evaluate.predict(result.model, val.presets))
     assert torch.equal(normalizer.mean, result.normalizer.mean)
 
 
-def test_training_resumes_to_the_same_weights(small_data):
+def test_training_resumes_to_the_same_weights_and_checks_identity(small_data, tmp_path):
     synth, _, data = small_data
     train, val = data.split(10)
     config = TrainConfig(encoder="transformer", epochs=3, batch_size=8, encoder_kwargs=TINY["transformer"],
-                         n_candidates=10)
-    straight = train_encoder(train, val, synth.specs, config, run_name="t-straight", track=False, progress=False)
-    first = train_encoder(train, val, synth.specs, config, run_name="t-chunks", track=False, progress=False,
-                          stop_after_epoch=1)
-    assert first.epochs_done == 1
-    rest = train_encoder(train, val, synth.specs, config, run_name="t-chunks", track=False, progress=False)
-    assert rest.resumed_from_epoch == 1 and rest.epochs_done == 3
+                         n_candidates=10, track=False, progress=False)
+    straight = train_encoder(train, val, synth.specs, TrainConfig(**{**config.__dict__, "run_name": "t-straight"}))
+    chunks = TrainConfig(**{**config.__dict__, "run_name": "t-chunks"})
+    first = train_encoder(train, val, synth.specs, chunks, pause_after_epochs=1)
+    assert first.epochs_run == 1 and first.stopped == "paused"
+    rest = train_encoder(train, val, synth.specs, chunks)
+    assert rest.epochs_run == 3
     for a, b in zip(straight.model.state_dict().values(), rest.model.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-6)
-    done = train_encoder(train, val, synth.specs, config, run_name="t-chunks", track=False, progress=False)
-    assert done.resumed_from_epoch == 3 and done.history == rest.history
-    # a different configuration does not resume from that checkpoint
-    other = train_encoder(train, val, synth.specs, TrainConfig(**{**config.__dict__, "lr": 5e-4}), run_name="t-chunks",
-                          track=False, progress=False, stop_after_epoch=1)
-    assert other.resumed_from_epoch == 0
-
-
-def test_time_budget_stops_after_an_epoch_and_resumes(small_data):
-    synth, _, data = small_data
-    train, val = data.split(10)
-    config = TrainConfig(encoder="mlp", epochs=3, batch_size=8, max_seconds=0.0, encoder_kwargs=TINY["mlp"])
-    cut = train_encoder(train, val, synth.specs, config, run_name="t-budget", track=False, progress=False)
-    assert cut.stopped_by_budget and cut.epochs_done == 1
-    more = train_encoder(train, val, synth.specs, TrainConfig(**{**config.__dict__, "max_seconds": None}),
-                         run_name="t-budget", track=False, progress=False)
-    assert more.resumed_from_epoch == 1 and more.epochs_done == 3 and not more.stopped_by_budget
+    done = train_encoder(train, val, synth.specs, chunks)
+    assert done.history == rest.history  # a finished run is loaded, not retrained
+    other = TrainConfig(**{**chunks.__dict__, "encoder_kwargs": {**TINY["transformer"], "ff": 16}})
+    with pytest.raises(CheckpointError, match="another run"):  # another encoder on that checkpoint: refused
+        train_encoder(train, val, synth.specs, other)
     with pytest.raises(CheckpointError, match="no such checkpoint"):
-        load_encoder(data.path.parent / "nothing.pt")
+        load_encoder(tmp_path / "nothing.pt")
 
 
 # -- sound matching and the map ------------------------------------------------------------------------------
@@ -181,10 +171,9 @@ def test_time_budget_stops_after_an_epoch_and_resumes(small_data):
 def test_sound_matching_finds_the_preset_behind_a_sound(small_data):
     synth, melstats, data = small_data
     config = TrainConfig(encoder="mlp", epochs=60, batch_size=40, lr=1e-2, encoder_kwargs={"hidden": 128, "layers": 2},
-                         n_candidates=40)
+                         n_candidates=40, run_name="t-match", track=False, progress=False)
     # memorise the candidates: the search then has a known answer for each of them
-    result = train_encoder(data, data.subset(slice(0, 8)), synth.specs, config, run_name="t-match", track=False,
-                           progress=False)
+    result = train_encoder(data, data.subset(slice(0, 8)), synth.specs, config)
     pred = evaluate.predict(result.model, data.presets)
     hits = []
     for j in range(0, 40, 5):

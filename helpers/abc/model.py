@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from helpers.abc import metre
+from helpers.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class CharLSTM(nn.Module):
     def __init__(self, config: CharLSTMConfig):
         super().__init__()
         if config.vocab_size <= 0:
-            raise ValueError("CharLSTMConfig.vocab_size must be set (use config.with_vocab(len(vocab)))")
+            raise ConfigError("CharLSTMConfig.vocab_size must be set (use config.with_vocab(len(vocab)))")
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim)
         self.clock_embeddings = nn.ModuleList(
@@ -77,8 +78,8 @@ class CharLSTM(nn.Module):
         inputs = self.embedding(chars)
         if self.reads_clock:
             if x.dim() != 3 or x.shape[-1] != 1 + len(self.clock_embeddings):
-                raise ValueError("this model reads the bar clock: give it (character, clock features) rows "
-                                 "(helpers.abc.train.model_stream builds them from text)")
+                raise ConfigError("this model reads the bar clock: give it (character, clock features) rows "
+                                 "(helpers.abc.evaluate.model_stream builds them from text)")
             inputs = torch.cat([inputs, *(emb(x[..., 1 + k]) for k, emb in enumerate(self.clock_embeddings))], dim=-1)
         out, state = self.lstm(inputs, state)
         return self.head(self.dropout(out)), state

@@ -1,15 +1,45 @@
-"""How good is a capture? ESR on the held-out test range and per section of the capture signal."""
+"""How good is a capture? Prediction over whole signals, ESR on a split, on the test range and per section."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from helpers.amp.data import AmpData
-from helpers.amp.train import predict
 from helpers.losses import esr, pre_emphasis_esr
 from helpers.models import CausalModel
+
+
+@torch.no_grad()
+def predict(model: CausalModel, x: np.ndarray, chunk: int = 262_144, device: str | None = None) -> np.ndarray:
+    """Run ``model`` over a whole signal ``x`` ``(samples,)`` with zero history before the start, in chunks of
+    ``chunk`` samples; returns ``(samples,)`` float32."""
+    device = device or next(model.parameters()).device.type
+    rf = model.receptive_field
+    padded = np.concatenate([np.zeros(rf - 1, dtype=np.float32), np.asarray(x, dtype=np.float32)])
+    out = np.empty(len(x), dtype=np.float32)
+    was_training = model.training
+    model.eval()
+    for start in range(0, len(x), chunk):
+        end = min(start + chunk, len(x))
+        seg = torch.from_numpy(padded[start : end + rf - 1]).to(device)[None]
+        out[start:end] = model(seg)[0].float().cpu().numpy()
+    model.train(was_training)
+    return out
+
+
+@torch.no_grad()
+def evaluate_split(model: CausalModel, data: AmpData, split: str) -> float:
+    """Plain ESR of the model over every range of ``split`` (with real audio as receptive-field context)."""
+    preds, targets = [], []
+    for start, end in data.splits[split]:
+        xin, target = data.with_context(start, end, model.receptive_field)
+        preds.append(predict(model, xin)[model.receptive_field - 1 :])
+        targets.append(target)
+    return esr(np.concatenate(preds), np.concatenate(targets))
+
 
 #: NAM's reading of validation ESR (plain): below each bound, the verdict beside it.
 VERDICTS = ((0.01, "great"), (0.035, "not bad"), (0.1, "might sound OK"), (float("inf"), "needs work"))

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from helpers.amp.data import AmpData
-from helpers.amp.train import TrainConfig, TrainResult, train
+from helpers.amp.train import TrainConfig, train
 from helpers.capture.demo import ensure_demo_capture
 from helpers.paths import checkpoints_dir
 
 #: Quick mode: seconds of CPU training, enough to see the loss fall and exercise every step.
 QUICK_TRAINING: dict[str, Any] = {"epochs": 4, "batch_size": 4, "crop_length": 8192, "steps_per_epoch": 12}
-#: Full mode: NAM-like settings with a wall-clock budget (minutes on CPU).
-FULL_TRAINING: dict[str, Any] = {"epochs": 1000, "minutes": 10.0, "batch_size": 8, "crop_length": 16384}
+#: Full mode: NAM-like settings with a wall-clock budget (10 minutes).
+FULL_TRAINING: dict[str, Any] = {"epochs": 1000, "budget_s": 600.0, "batch_size": 8, "crop_length": 16384}
 
 
 def run_name(device: str, family: str, preset: str | None, quick: bool) -> str:
@@ -42,5 +42,4 @@ def ensure_trained_model(device: str = "overdrive", family: str = "nam", preset:
     if best.exists() and not retrain:
         return best
     data = AmpData.from_manifest(ensure_demo_capture(device, quick=quick, seed=seed))
-    result: TrainResult = train(data, cfg, resume=not retrain)
-    return result.best_path
+    return train(data, cfg, resume=not retrain).best_path

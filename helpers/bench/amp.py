@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from helpers.amp.data import AmpData
-from helpers.amp.train import TrainConfig, predict
+from helpers.amp.evaluate import predict
+from helpers.amp.train import TrainConfig, train
 from helpers.capture.demo import ensure_demo_capture
 from helpers.losses import esr
 from helpers.models.nam_wavenet import PRESETS
@@ -97,13 +98,12 @@ def train_nam(data: AmpData, preset: str, minutes: float, seed: int = 0) -> dict
 
 def train_ours(data: AmpData, preset: str, minutes: float, seed: int = 0, workers: int | str = "auto") -> dict[str, float]:
     """Train with this project's trainer (full-mode settings) for ``minutes``, on ``workers`` CPU processes."""
-    from helpers.amp.workers import train_on_cpu_workers
     from helpers.amp.workflow import FULL_TRAINING
 
     cfg = TrainConfig(model="nam", preset=preset, seed=seed, track=False, progress=False, resume=False,
                       run_name=f"bench_{data.name}_{preset}", checkpoint_dir=str(checkpoints_dir("bench", data.name, preset)),
-                      **{**FULL_TRAINING, "minutes": minutes})
-    r = train_on_cpu_workers(data, cfg, workers)
+                      workers=workers, **{**FULL_TRAINING, "budget_s": 60.0 * minutes})
+    r = train(data, cfg)
     score = _test_esr(lambda x: predict(r.model, x), data, r.model.receptive_field)
     return {"test_esr": score, "samples_per_second": r.samples_per_second, "seconds": r.seconds}
 
@@ -113,10 +113,10 @@ def run(quick: bool = False, minutes: float | None = None, devices=DEVICES, pres
     """Both trainers on every (device, preset); prints a table with ratios and returns the figures.
 
     Both use the whole CPU: NAM's trainer one process with a thread per core (PyTorch's default), ours
-    ``workers`` single-threaded data-parallel processes (:mod:`helpers.amp.workers`; ``1`` = one process
+    ``workers`` single-threaded data-parallel processes (:mod:`helpers.parallel`; ``1`` = one process
     with a thread per core, like NAM's)."""
-    from helpers.amp.workers import cpu_workers
     from helpers.amp.workflow import FULL_TRAINING
+    from helpers.parallel import cpu_workers
 
     minutes = minutes if minutes is not None else (0.15 if quick else 10.0)
     if quick:

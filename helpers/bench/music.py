@@ -16,12 +16,14 @@ from __future__ import annotations
 import math
 import os
 import time
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from helpers.abc import corpus, novelty, sampling, validity
+from helpers.abc import evaluate as abc_evaluate
 from helpers.abc import model as abc_model
 from helpers.abc import train as abc_train
 from helpers.abc.vocab import Vocab, get_batch, join_tunes
@@ -71,7 +73,7 @@ def train_reference(vocab: Vocab, train_ids: np.ndarray, val_ids: np.ndarray, bu
         done = time.process_time() - start >= budget_s
         if step % eval_every == 0 or done:
             eval_start = time.process_time()
-            val = abc_train.evaluate(model, val_ids, n_streams=16, device="cpu")
+            val = abc_evaluate.evaluate(model, val_ids, n_streams=16, device="cpu")
             start += time.process_time() - eval_start  # validation is not training time (as in train())
             history.append({"step": step, "seconds": time.process_time() - start, "val_nats": val})
             if val < best:
@@ -85,6 +87,7 @@ def train_reference(vocab: Vocab, train_ids: np.ndarray, val_ids: np.ndarray, bu
         loss.backward()
         opt.step()
         step += 1
+    assert best_state is not None  # validation runs before the first step
     model.load_state_dict(best_state)
     return model.eval(), {"steps": step, "best_val": best, "history": history}
 
@@ -93,9 +96,9 @@ def project_setup(quick: bool, budget_s: float, vocab_size: int) -> tuple[abc_mo
     """This project's model and training settings for the benchmark."""
     name = "quick" if quick else "full"
     cfg = abc_model.preset(name, vocab_size)
-    train_cfg = abc_train.TRAIN_PRESETS[name]
-    train_cfg = abc_train.TrainConfig(**{**train_cfg.__dict__, "time_budget_s": budget_s, "clock": "process",
-                                         "max_steps": 1_000_000})
+    train_cfg = abc_train.preset_config(name, budget_s=budget_s, clock="process", epochs=1_000_000, device="cpu",
+                                        progress=False, track=False, resume=False,
+                                        checkpoint_dir=str(outputs_dir("bench", "music_project")))
     return cfg, train_cfg
 
 
@@ -112,7 +115,7 @@ def sample_and_judge(model: nn.Module, vocab: Vocab, index: novelty.NgramIndex, 
     """Sample ``n_samples`` tunes at each temperature of :data:`TEMPERATURES` (plain sampling) and at the
     chosen one with bar-level rejection (``BAR_RETRIES``); judge them; report the best temperature's figures."""
     row: dict = {"chars_per_s_batch1": sampling.generation_speed(model, vocab, n_chars=50 if quick else 300)}
-    sweep = {}
+    sweep: dict[float, dict[str, Any]] = {}
     for temperature in TEMPERATURES[-1:] if quick else TEMPERATURES:
         start = time.perf_counter()
         tunes = sampling.sample_tunes(model, vocab, n_samples, device="cpu",
@@ -156,17 +159,15 @@ def run(quick: bool) -> dict:
     cfg, train_cfg = project_setup(quick, budget, len(vocab))
     seed_everything(0)
     ours = abc_model.CharLSTM(cfg)
-    ours_result = abc_train.train(ours, vocab, train_ids, val_ids, train_cfg, device="cpu", progress=False,
-                                  checkpoint_path=None if quick else outputs_dir("bench", "music_project.pt"),
-                                  resume=False)
-    print(f"[project] {ours_result.steps} steps, best validation {ours_result.best_val:.3f} nats/char", flush=True)
+    ours_result = abc_train.train(ours, vocab, train_ids, val_ids, train_cfg)
+    print(f"[project] {ours_result.steps} steps, best validation {ours_result.best_score:.3f} nats/char", flush=True)
     ref, ref_result = train_reference(vocab, train_ids, val_ids, budget, eval_every=5 if quick else 50)
     print(f"[lab reference] {ref_result['steps']} steps, best validation {ref_result['best_val']:.3f} nats/char", flush=True)
     if not quick:
         torch_save({"state": ref.state_dict(), "vocab": list(vocab.chars)}, outputs_dir("bench", "music_lab_reference.pt"))
 
     results: dict[str, dict] = {}
-    for name, model, best, steps in (("project", ours.eval(), ours_result.best_val, ours_result.steps),
+    for name, model, best, steps in (("project", ours.eval(), ours_result.best_score, ours_result.steps),
                                      ("lab_reference", ref, ref_result["best_val"], ref_result["steps"])):
         row = {"val_nats_per_char": best, "val_bits_per_char": best / math.log(2), "train_steps": steps,
                "params": sum(p.numel() for p in model.parameters())}
@@ -203,21 +204,3 @@ def run(quick: bool) -> dict:
     return {"budget_cpu_s": budget, "threads": THREADS, "checker": checker, "quick": quick, **results,
             "targets": targets, "project_history": ours_result.history}
 
-
-def rescore_saved(n_samples: int = 100, project_checkpoint: str | None = None) -> dict:
-    """Sample and judge again the two models a full run saved under ``outputs/bench/`` (no retraining);
-    ``project_checkpoint`` replaces this project's model by another checkpoint of :func:`abc_train.train`."""
-    torch.set_num_threads(THREADS)
-    data = corpus.load_corpus(include_user_folder=False)
-    train_tunes, val_tunes = corpus.split_by_tune(data.tunes, 0.1, seed=0)
-    index = novelty.NgramIndex(train_tunes)
-    ours, vocab = abc_train.load_model(project_checkpoint or outputs_dir("bench", "music_project.pt"), device="cpu")
-    saved = torch.load(outputs_dir("bench", "music_lab_reference.pt"), map_location="cpu", weights_only=False)
-    ref = LabCharLSTM(len(vocab))
-    ref.load_state_dict(saved["state"])
-    val_ids = vocab.encode(join_tunes(val_tunes))
-    out = {}
-    for name, model in (("project", ours), ("lab_reference", ref.eval())):
-        out[name] = {"val_nats_per_char": abc_train.evaluate(model, val_ids, n_streams=16, device="cpu"),
-                     **sample_and_judge(model, vocab, index, n_samples, SAMPLE_SETTINGS, quick=False, label=name)}
-    return out

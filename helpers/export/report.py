@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from helpers.amp.checkpoint import validation_esr
 from helpers.atomic import write_json
 from helpers.export import nam as nam_format
 from helpers.export import rtneural as rtneural_format
@@ -187,8 +188,9 @@ def _export_report(model: CausalModel, out_dir: str | Path, *, payload: dict[str
     if data is not None and data.splits.get("test"):
         start, end = data.splits["test"][0]
         clip = data.x[start : min(end, start + len(clip))].astype(np.float32)
-    meta = metadata or nam_format.NamMetadata(name=name, validation_esr=payload.get("val_esr"))
-    extra = {"nam": {"metadata": meta, "sample_rate": sr}, "wavenetva": {"name": name}, "rtneural": {}}
+    meta = metadata or nam_format.NamMetadata(name=name, validation_esr=validation_esr(payload))
+    extra: dict[str, dict[str, Any]] = {"nam": {"metadata": meta, "sample_rate": sr}, "wavenetva": {"name": name},
+                                        "rtneural": {}}
     exports = {fmt: export_and_check(model, fmt, out / f"{name}{suffix}" if fmt == "nam" else out / f"{name}_{fmt}{suffix}",
                                      clip, input_gain=g_in, output_gain=g_out, tolerance=th.parity_tolerance,
                                      **extra[fmt])
@@ -197,7 +199,7 @@ def _export_report(model: CausalModel, out_dir: str | Path, *, payload: dict[str
 
     test_esr = None
     if data is not None and data.splits.get("test"):
-        from helpers.amp.train import evaluate_split
+        from helpers.amp.evaluate import evaluate_split
 
         test_esr = float(evaluate_split(model, data, "test"))
     steps.update()
@@ -217,7 +219,7 @@ def _export_report(model: CausalModel, out_dir: str | Path, *, payload: dict[str
         "gains": {"input_gain": g_in, "output_gain": g_out, "normalization": payload.get("normalization")},
         "exports": exports,
         "test_esr": test_esr,
-        "validation_esr": payload.get("val_esr"),
+        "validation_esr": validation_esr(payload),
         "streaming": streaming,
         "aliasing": {"probes": [asdict(p) for p in probes], "worst_db": max(asr), "mean_db": float(np.mean(asr))},
         "thresholds": asdict(th),

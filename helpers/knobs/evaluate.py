@@ -1,5 +1,6 @@
 """How well a conditioned model covers the device's controls.
 
+* :func:`evaluate_settings` — mean ESR over chosen recordings (settings) on one split's time ranges.
 * :func:`esr_grid` — the 2×2 ESR grid: seen / unseen *audio* (the ``train`` vs ``test`` time ranges)
   × seen / unseen *settings* (``train`` vs ``heldout`` recordings, the latter never trained on).
 * :func:`interpolation_curve` — ESR along one knob at positions never recorded, against the virtual
@@ -21,9 +22,35 @@ from helpers.capture.devices import get_device
 from helpers.knobs.dataset import KnobData
 from helpers.knobs.encoding import KnobEncoding
 from helpers.knobs.models import KnobModel, predict
-from helpers.knobs.space import Setting
-from helpers.knobs.train import evaluate_settings
+from helpers.knobs.space import KnobNameError, Setting
 from helpers.losses import esr
+
+
+def knob_vectors(data: KnobData, encoding: KnobEncoding) -> np.ndarray:
+    """``(recordings, encoding.size)`` float32: every recording's encoded setting."""
+    if encoding.space.names != data.space.names:
+        raise KnobNameError(f"the model's knobs {encoding.space.names} differ from the data's {data.space.names}; "
+                            "use the encoding the model was trained with on data of the same knobs")
+    return np.stack([encoding.encode(s) for s in data.settings])
+
+
+def evaluate_settings(model: KnobModel, data: KnobData, encoding: KnobEncoding, indices: list[int], split: str,
+                      max_seconds: float | None = None) -> float:
+    """Mean plain ESR over recordings ``indices`` on the time ranges of ``split`` (each range capped at
+    ``max_seconds`` seconds), with real audio as the receptive field's context."""
+    vecs = knob_vectors(data, encoding)
+    rf = model.receptive_field
+    values = []
+    for i in indices:
+        preds, targets = [], []
+        for start, end in data.splits[split]:
+            if max_seconds:
+                end = min(end, start + int(max_seconds * data.sample_rate))
+            xin, target = data.with_context(i, start, end, rf - 1)
+            preds.append(predict(model, xin, vecs[i])[rf - 1 :])
+            targets.append(target)
+        values.append(esr(np.concatenate(preds), np.concatenate(targets)))
+    return float(np.mean(values))
 
 
 # ------------------------------------------------------------------------------------------ 2×2 grid

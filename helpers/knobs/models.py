@@ -30,7 +30,8 @@ import torch
 from torch import nn
 
 import helpers.realtime.conditioned  # noqa: F401  (registers the conditioned streaming engines)
-from helpers.models.base import CausalModel
+from helpers.errors import CheckpointError, ConfigError
+from helpers.models.base import CausalModel, modules_of
 from helpers.models.nam_wavenet import PRESETS, LayerArray, LayerArrayConfig
 
 MECHANISMS = ("concat", "film")
@@ -41,7 +42,7 @@ def _knob_signal(knobs: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     if knobs.ndim == 2:
         return knobs[..., None]
     if knobs.ndim != 3 or knobs.shape[-1] != x.shape[-1]:
-        raise ValueError(f"knobs must be (batch, k) or (batch, k, samples={x.shape[-1]}), got {tuple(knobs.shape)}")
+        raise ConfigError(f"knobs must be (batch, k) or (batch, k, samples={x.shape[-1]}), got {tuple(knobs.shape)}")
     return knobs
 
 
@@ -50,18 +51,18 @@ class KnobModel(CausalModel):
 
     num_knobs: int
 
-    def process(self, x: torch.Tensor, knobs: torch.Tensor | None = None, pad_start: bool = True) -> torch.Tensor:
+    def process(self, x: torch.Tensor, pad_start: bool = True, *, knobs: torch.Tensor | None = None) -> torch.Tensor:
         """Run on ``(samples,)`` or ``(batch, samples)`` with ``knobs`` ``(k,)``, ``(batch, k)``, ``(k, samples)``
         or ``(batch, k, samples)``; with ``pad_start`` the output has the input's length (zero audio history,
         the first knob vector held during it)."""
         if knobs is None:
-            raise ValueError(f"a knob-conditioned model needs knob values ({self.num_knobs} per step)")
+            raise ConfigError(f"a knob-conditioned model needs knob values ({self.num_knobs} per step)")
         squeeze = x.ndim == 1
         if squeeze:
             x = x[None]
             knobs = knobs[None]
         if knobs.shape[1] != self.num_knobs:
-            raise ValueError(f"expected {self.num_knobs} knob values, got shape {tuple(knobs.shape)}")
+            raise ConfigError(f"expected {self.num_knobs} knob values, got shape {tuple(knobs.shape)}")
         if pad_start:
             lead = self.receptive_field - 1
             x = nn.functional.pad(x, (lead, 0))
@@ -80,12 +81,12 @@ class ConditionedWaveNet(KnobModel):
                  layers: list[dict[str, Any]] | None = None, head_scale: float = 0.02, film_hidden: int = 16):
         super().__init__()
         if mechanism not in MECHANISMS:
-            raise ValueError(f"unknown conditioning mechanism {mechanism!r}; choose one of {MECHANISMS}")
+            raise ConfigError(f"unknown conditioning mechanism {mechanism!r}; choose one of {MECHANISMS}")
         if num_knobs < 1:
-            raise ValueError(f"num_knobs must be at least 1, got {num_knobs}")
+            raise ConfigError(f"num_knobs must be at least 1, got {num_knobs}")
         if layers is None:
             if preset not in PRESETS:
-                raise ValueError(f"unknown NAM preset {preset!r}; choose one of {sorted(PRESETS)}")
+                raise ConfigError(f"unknown NAM preset {preset!r}; choose one of {sorted(PRESETS)}")
             layers = [asdict(c) for c in PRESETS[preset]]
         cond = 1 + num_knobs if mechanism == "concat" else 1
         self.layer_cfgs = [LayerArrayConfig(**{**(asdict(c) if isinstance(c, LayerArrayConfig) else c),
@@ -98,12 +99,19 @@ class ConditionedWaveNet(KnobModel):
             self.film_sizes = [(2 if c.gated else 1) * c.channels for c in self.layer_cfgs for _ in c.dilations]
             self.film = nn.Sequential(nn.Conv1d(num_knobs, film_hidden, 1), nn.Tanh(),
                                       nn.Conv1d(film_hidden, 2 * sum(self.film_sizes), 1))
-            nn.init.zeros_(self.film[2].weight)
-            nn.init.zeros_(self.film[2].bias)
+            last = self.film[2]
+            assert isinstance(last, nn.Conv1d) and last.bias is not None
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
 
     @property
     def receptive_field(self) -> int:
-        return 1 + sum(a.receptive_field - 1 for a in self.arrays)
+        return 1 + sum(a.receptive_field - 1 for a in self.layer_arrays)
+
+    @property
+    def layer_arrays(self) -> list[LayerArray]:
+        """:attr:`arrays` as a typed list."""
+        return modules_of(self.arrays, LayerArray)
 
     def config(self) -> dict[str, Any]:
         return {"num_knobs": self.num_knobs, "mechanism": self.mechanism, "preset": self.preset,
@@ -130,16 +138,17 @@ class ConditionedWaveNet(KnobModel):
         if self.mechanism == "concat":
             c = torch.cat([audio, kn.expand(-1, -1, x.shape[-1])], dim=1)
             y, head = audio, None
-            for i, array in enumerate(self.arrays):
+            for i, array in enumerate(self.layer_arrays):
                 head, y = array(y, c, head, final=i == len(self.arrays) - 1)
+            assert head is not None
             return self.head_scale * head[:, 0]
         film = iter(self.film_params(kn))
         y, head = audio, None
-        for i, array in enumerate(self.arrays):
+        for i, array in enumerate(self.layer_arrays):
             final = i == len(self.arrays) - 1
             y = array.rechannel(y)
             last = len(array.layers) - 1
-            for j, layer in enumerate(array.layers):
+            for j, layer in enumerate(array.dilated_layers):
                 gamma, beta = next(film)
                 z = layer.conv(y)
                 n = z.shape[-1]
@@ -154,7 +163,9 @@ class ConditionedWaveNet(KnobModel):
                 if not (final and j == last):
                     y = y[..., layer.shrink :] + layer.layer1x1(a)
                 head = a if head is None else head[..., -n:] + a
+            assert head is not None
             head = array.head_rechannel(head)
+        assert head is not None
         return self.head_scale * head[:, 0]
 
 
@@ -166,7 +177,7 @@ class ConditionedLSTM(KnobModel):
     def __init__(self, num_knobs: int, hidden_size: int = 40, skip: bool = True, warmup: int = 1024):
         super().__init__()
         if num_knobs < 1 or hidden_size < 1 or warmup < 0:
-            raise ValueError("num_knobs and hidden_size must be ≥ 1 and warmup ≥ 0")
+            raise ConfigError("num_knobs and hidden_size must be ≥ 1 and warmup ≥ 0")
         self.num_knobs, self.hidden_size, self.skip, self.warmup = int(num_knobs), int(hidden_size), bool(skip), int(warmup)
         self.rec = nn.LSTM(1 + num_knobs, hidden_size, batch_first=True)
         self.lin = nn.Linear(hidden_size, 1)
@@ -205,25 +216,25 @@ def build_knob_model(kind: str, num_knobs: int, **kwargs: Any) -> KnobModel:
         return ConditionedWaveNet(num_knobs, kind, **kwargs)
     if kind == "lstm":
         return ConditionedLSTM(num_knobs, **kwargs)
-    raise ValueError(f"unknown conditioned model kind {kind!r}; choose one of {KINDS}")
+    raise ConfigError(f"unknown conditioned model kind {kind!r}; choose one of {KINDS}")
 
 
 def knob_model_from_config(family: str, config: dict[str, Any]) -> KnobModel:
     """Rebuild a conditioned model from ``(model.family, model.config())``."""
     if family not in KNOB_FAMILIES:
-        raise ValueError(f"unknown conditioned model family {family!r}; choose one of {sorted(KNOB_FAMILIES)}")
+        raise ConfigError(f"unknown conditioned model family {family!r}; choose one of {sorted(KNOB_FAMILIES)}")
     return KNOB_FAMILIES[family](**config)
 
 
 def load_knob_model(path: str | Path) -> tuple[KnobModel, dict[str, Any]]:
     """Rebuild a conditioned model from a checkpoint written by :func:`helpers.knobs.train.train_knobs`."""
-    from helpers.amp.checkpoint import CheckpointError, read_checkpoint
+    from helpers.training import read_checkpoint
 
-    payload = read_checkpoint(path)
+    payload = read_checkpoint(path, kind="knobs")
     try:
         model = knob_model_from_config(payload["family"], payload["config"])
         model.load_state_dict(payload["state_dict"])
-    except (ValueError, RuntimeError, TypeError) as exc:
+    except (KeyError, ValueError, RuntimeError, TypeError) as exc:
         raise CheckpointError(f"{path}: not a loadable knob-conditioned model ({exc})") from exc
     model.eval()
     return model, payload
@@ -240,7 +251,7 @@ def predict(model: KnobModel, x: np.ndarray, knobs: np.ndarray, chunk: int = 131
     model.eval()
     try:
         if isinstance(model, ConditionedLSTM) or len(xs) <= chunk:
-            y = model.process(torch.from_numpy(xs).to(device), torch.from_numpy(kn).to(device))
+            y = model.process(torch.from_numpy(xs).to(device), knobs=torch.from_numpy(kn).to(device))
             return y.float().cpu().numpy()
         lead = model.receptive_field - 1
         xp = np.concatenate([np.zeros(lead, dtype=np.float32), xs])

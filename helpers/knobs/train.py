@@ -1,41 +1,38 @@
-"""Training conditioned models: the amp training loop's pieces, with the knob vector fed alongside.
+"""Training conditioned models: the amp recipe with the knob vector fed alongside, through the one engine.
 
-The loop mirrors :func:`helpers.amp.train.train` (seeded crops per ``(seed, epoch)``, Adam with gradient
-clipping, ExponentialLR per epoch or, with a ``minutes`` budget, the same decay spread over wall-clock time,
-``last.pt``/``best.pt`` written atomically by :func:`helpers.amp.checkpoint.save_checkpoint`, exact resume,
-Comet tracking), and reuses its crop sampler, losses and checkpoint format. What differs: each crop also
-draws a *recording* (a knob setting) from the training settings, and the model gets that setting's encoded
-knob vector. Held-out settings (role ``heldout``) are never drawn. Validation: plain ESR on the validation
-time range of the training settings (seen settings, unseen audio), averaged over the settings.
+:class:`KnobTask` draws, for every crop, a *recording* (a knob setting) from the training settings and gives
+the model that setting's encoded knob vector; held-out settings (role ``heldout``) are never drawn. Validation:
+plain ESR on the validation time range of the training settings (seen settings, unseen audio), averaged over
+the settings. The rest (MSE loss, warm-up and decay over a time budget, clipping, checkpoints, resume,
+tracking, CPU workers) is the amp recipe of :mod:`helpers.amp.train` and :mod:`helpers.training`.
 """
 
 from __future__ import annotations
 
 import math
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from torch import nn
 
-from helpers.amp.checkpoint import CheckpointError, read_checkpoint, record_epoch
-from helpers.amp.train import budget_fraction, set_budget_lr
+from helpers import training
 from helpers.capture.splits import random_crops
+from helpers.errors import CheckpointError, DataError
 from helpers.knobs.dataset import KnobData
 from helpers.knobs.encoding import KnobEncoding, make_encoding
-from helpers.knobs.models import KnobModel, build_knob_model, load_knob_model, predict
-from helpers.knobs.space import KnobNameError, KnobSpace
-from helpers.losses import CombinedLoss, esr
-from helpers.paths import checkpoints_dir
-from helpers.runtime import pick_device, seed_everything
+from helpers.knobs.evaluate import evaluate_settings, knob_vectors
+from helpers.knobs.models import KnobModel, build_knob_model, load_knob_model
+from helpers.knobs.space import KnobSpace
+from helpers.losses import CombinedLoss
+from helpers.runtime import seed_everything
 
 
 @dataclass
-class KnobTrainConfig:
-    """Everything that decides a conditioned training run (saved in the checkpoint)."""
+class KnobTrainConfig(training.TrainConfig):
+    """A conditioned run: the engine's settings plus the model, knob encoding, batch and loss."""
 
     kind: str = "concat"  #: concat, film (WaveNets) or lstm
     encoding: str = "values"  #: values or onehot (see helpers.knobs.encoding)
@@ -43,192 +40,104 @@ class KnobTrainConfig:
     layers: list[dict] | None = None  #: explicit NAM layer arrays (overrides preset)
     film_hidden: int = 16
     hidden_size: int = 40  #: LSTM
-    warmup: int = 1024  #: LSTM samples dropped before the loss (state settling)
-    epochs: int = 20
-    minutes: float | None = None
+    lstm_warmup: int = 1024  #: LSTM samples dropped before the loss (state settling)
     batch_size: int = 8
     crop_length: int = 8192  #: output samples per crop
-    steps_per_epoch: int | None = None  #: None = about one pass over the training audio of one setting
-    lr: float = 4e-3
-    lr_decay: float = 0.97  #: ExponentialLR factor per epoch (runs without a time budget)
-    final_lr_ratio: float = 0.05  #: with ``minutes``: the rate decays exponentially to lr × this at the budget's end
-    grad_clip: float = 1.0
-    loss: dict[str, float] = field(default_factory=lambda: {"esr": 1.0, "pre_esr": 1.0})
+    loss: dict[str, float] = field(default_factory=lambda: {"mse": 1.0})
     pre_emphasis: float = 0.85
     val_seconds: float | None = 2.0  #: validation audio per setting (None = the whole range)
-    seed: int = 0
-    device: str | None = None
+    epochs: int = 20
+    lr: float = 8e-3
+    warmup_fraction: float = 0.1
     run_name: str = "knobs"
-    checkpoint_dir: str | None = None
-    resume: bool = True
-    track: bool = True
-    log_every: int = 10
-    progress: bool = True
 
     def model_kwargs(self) -> dict[str, Any]:
         if self.kind == "lstm":
-            return {"hidden_size": self.hidden_size, "warmup": self.warmup}
+            return {"hidden_size": self.hidden_size, "warmup": self.lstm_warmup}
         kw: dict[str, Any] = {"preset": self.preset, "layers": self.layers}
         if self.kind == "film":
             kw["film_hidden"] = self.film_hidden
         return kw
 
 
+class KnobTask(training.Task[KnobModel]):
+    """Recordings at several settings, one conditioned model."""
+
+    kind = "knobs"
+    score = "val_esr"
+
+    def __init__(self, data: KnobData, config: KnobTrainConfig):
+        self.data, self.config = data, config
+        seed_everything(config.seed)  # the model's initial weights depend on the seed alone
+        self.encoding = make_encoding(config.encoding, data.space)
+        self.vectors = knob_vectors(data, self.encoding)
+        self.train_idx = np.array(data.indices("train"))
+        if len(self.train_idx) == 0:
+            raise DataError("the data has no training settings (role 'train'); mark some recordings 'train'")
+        self.model: KnobModel = build_knob_model(config.kind, self.encoding.size, **config.model_kwargs())
+        self.batch_size = config.batch_size
+        self.samples_per_example = config.crop_length
+        self.loss_fn = CombinedLoss(config.loss, config.pre_emphasis)
+
+    def identity(self) -> dict[str, Any]:
+        return {"family": self.model.family, "config": self.model.config(), "data": self.data.fingerprint(),
+                "encoding": self.encoding.name}
+
+    def meta(self) -> dict[str, Any]:
+        return {"family": self.model.family, "config": self.model.config(), "encoding": self.encoding.name,
+                **self.data.meta()}
+
+    def steps_per_epoch(self) -> int:
+        """About one pass over the training audio of one setting."""
+        train_samples = sum(e - s for s, e in self.data.splits["train"])
+        return max(1, math.ceil(train_samples / (self.batch_size * self.config.crop_length)))
+
+    def batch(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Inputs ``(batch, crop + rf - 1)``, targets ``(batch, crop)``, knob vectors ``(batch, size)``."""
+        rf, n = self.model.receptive_field, self.config.crop_length
+        recs = self.train_idx[rng.integers(len(self.train_idx), size=self.batch_size)]
+        starts = random_crops(self.data.splits["train"], n, rf, self.batch_size, rng)
+        xs = np.stack([self.data.inputs[r][s - rf + 1 : s + n] for r, s in zip(recs, starts)])
+        ys = np.stack([self.data.outputs[r][s : s + n] for r, s in zip(recs, starts)])
+        return xs, ys, self.vectors[recs]
+
+    def loss(self, net: nn.Module, batch: training.Batch) -> torch.Tensor:
+        x, y, k = batch
+        self.loss_fn.to(y.device)
+        return self.loss_fn(net(x, k), y)
+
+    def validate(self, model: nn.Module) -> dict[str, float]:
+        return {"val_esr": evaluate_settings(self.model, self.data, self.encoding, list(self.train_idx),
+                                             "validation", self.config.val_seconds)}
+
+    def describe(self) -> dict[str, Any]:
+        return {"receptive_field": self.model.receptive_field, "data": self.data.name, "knobs": self.data.space.names,
+                "train_settings": len(self.train_idx)}
+
+
 @dataclass
-class KnobTrainResult:
-    model: KnobModel
-    encoding: KnobEncoding
-    best_val_esr: float
-    best_epoch: int
-    history: list[dict[str, float]]
-    last_path: Path
-    best_path: Path
-    seconds: float
-    archive: Path | None = None
-    stopped_by_budget: bool = False
+class KnobTrainResult(training.FitResult[KnobModel]):
+    """The engine's result plus the knob encoding the model reads."""
+
+    encoding: KnobEncoding | None = None
+
+
+def train_knobs(data: KnobData, cfg: KnobTrainConfig | None = None, **overrides: Any) -> KnobTrainResult:
+    """Train (or resume) a conditioned model on the ``train``-role settings of ``data``."""
+    cfg = replace(cfg or KnobTrainConfig(), **overrides)
+    task = KnobTask(data, cfg)
+    result = training.Trainer(cfg).fit(task)
+    return KnobTrainResult(**result.__dict__, encoding=task.encoding)
 
 
 def encoding_from_payload(payload: dict[str, Any]) -> KnobEncoding:
     """The knob encoding a checkpoint was trained with (its knobs and encoding name)."""
-    if "knobs" not in payload or "train_config" not in payload:
+    if "knobs" not in payload or "encoding" not in payload:
         raise CheckpointError("the checkpoint has no knob information; was it written by train_knobs?")
-    return make_encoding(payload["train_config"]["encoding"], KnobSpace.from_list(payload["knobs"]))
+    return make_encoding(payload["encoding"], KnobSpace.from_list(payload["knobs"]))
 
 
 def load_trained(path: str | Path) -> tuple[KnobModel, KnobEncoding, dict[str, Any]]:
     """``(model, encoding, payload)`` from a checkpoint of :func:`train_knobs`."""
     model, payload = load_knob_model(path)
     return model, encoding_from_payload(payload), payload
-
-
-def knob_vectors(data: KnobData, encoding: KnobEncoding) -> np.ndarray:
-    """``(recordings, encoding.size)`` float32: every recording's encoded setting."""
-    if encoding.space.names != data.space.names:
-        raise KnobNameError(f"the model's knobs {encoding.space.names} differ from the data's {data.space.names}")
-    return np.stack([encoding.encode(s) for s in data.settings])
-
-
-@torch.no_grad()
-def evaluate_settings(model: KnobModel, data: KnobData, encoding: KnobEncoding, indices: list[int], split: str,
-                      max_seconds: float | None = None) -> float:
-    """Mean plain ESR over recordings ``indices`` on the time ranges of ``split`` (each range capped at
-    ``max_seconds``), with real audio as the receptive field's context."""
-    vecs = knob_vectors(data, encoding)
-    rf = model.receptive_field
-    values = []
-    for i in indices:
-        preds, targets = [], []
-        for start, end in data.splits[split]:
-            if max_seconds:
-                end = min(end, start + int(max_seconds * data.sample_rate))
-            xin, target = data.with_context(i, start, end, rf - 1)
-            preds.append(predict(model, xin, vecs[i])[rf - 1 :])
-            targets.append(target)
-        values.append(esr(np.concatenate(preds), np.concatenate(targets)))
-    return float(np.mean(values))
-
-
-def make_knob_batch(data: KnobData, vecs: np.ndarray, recs: np.ndarray, starts: np.ndarray, crop_length: int,
-                    context: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inputs ``(batch, crop + context)``, targets ``(batch, crop)``, knob vectors ``(batch, size)``."""
-    xs = np.stack([data.inputs[r][s - context : s + crop_length] for r, s in zip(recs, starts)])
-    ys = np.stack([data.outputs[r][s : s + crop_length] for r, s in zip(recs, starts)])
-    return xs, ys, vecs[recs]
-
-
-def train_knobs(data: KnobData, cfg: KnobTrainConfig | None = None, **overrides: Any) -> KnobTrainResult:
-    """Train (or resume) a conditioned model on the ``train``-role settings of ``data``."""
-    cfg = cfg or KnobTrainConfig()
-    if overrides:
-        cfg = KnobTrainConfig(**{**asdict(cfg), **overrides})
-    device = pick_device(cfg.device)
-    seed_everything(cfg.seed)
-    encoding = make_encoding(cfg.encoding, data.space)
-    vecs = knob_vectors(data, encoding)
-    train_idx = np.array(data.indices("train"))
-    if len(train_idx) == 0:
-        raise ValueError("the data has no training settings (role 'train')")
-    model = build_knob_model(cfg.kind, encoding.size, **cfg.model_kwargs()).to(device)
-    rf = model.receptive_field
-    folder = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else checkpoints_dir(cfg.run_name)
-    last_path, best_path = folder / "last.pt", folder / "best.pt"
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=cfg.lr_decay)
-    loss_fn = CombinedLoss(cfg.loss, cfg.pre_emphasis).to(device)
-    meta = {**data.meta(), "encoding": encoding.name}
-
-    start_epoch, history, best_val, best_epoch, elapsed_before = 1, [], float("inf"), 0, 0.0
-    if cfg.resume and last_path.exists():
-        state = read_checkpoint(last_path)
-        if state.get("family") != model.family or state.get("config") != model.config():
-            raise CheckpointError(f"{last_path} holds another architecture ({state.get('family')} "
-                                  f"{state.get('config')}); choose another run_name or resume=False")
-        if state.get("data_fingerprint") != meta["data_fingerprint"] or state.get("encoding") != encoding.name:
-            raise CheckpointError(f"{last_path} was trained on other data or another knob encoding; choose another "
-                                  "run_name or resume=False")
-        model.load_state_dict(state["state_dict"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start_epoch = state["epoch"] + 1
-        history, best_val, best_epoch = state["history"], state["best_val_esr"], state["best_epoch"]
-        elapsed_before = state.get("seconds", 0.0)
-
-    tracker = None
-    if cfg.track:
-        from helpers.tracking import start_experiment
-
-        tracker = start_experiment(cfg.run_name, params={**asdict(cfg), "receptive_field": rf,
-                                                         "weights": model.num_weights(), "data": data.name,
-                                                         "knobs": data.space.names,
-                                                         "train_settings": len(train_idx)})
-    train_samples = sum(e - s for s, e in data.splits["train"])
-    steps = cfg.steps_per_epoch or max(1, math.ceil(train_samples / (cfg.batch_size * cfg.crop_length)))
-    t0 = time.perf_counter()
-    step, stopped = (start_epoch - 1) * steps, False
-    bar = tqdm(range(start_epoch, cfg.epochs + 1), desc=cfg.run_name, disable=not cfg.progress,
-               initial=start_epoch - 1, total=cfg.epochs)
-    for epoch in bar:
-        rng = np.random.default_rng([cfg.seed, epoch])
-        model.train()
-        losses = []
-        for _ in range(steps):
-            recs = train_idx[rng.integers(len(train_idx), size=cfg.batch_size)]
-            starts = random_crops(data.splits["train"], cfg.crop_length, rf, cfg.batch_size, rng)
-            xs, ys, ks = make_knob_batch(data, vecs, recs, starts, cfg.crop_length, rf - 1)
-            xb, yb, kb = (torch.from_numpy(a).to(device) for a in (xs, ys, ks))
-            frac = 0.0
-            if cfg.minutes is not None:  # a known budget: decay the rate over wall-clock time, not epochs
-                frac = budget_fraction(t0, elapsed_before, cfg.minutes)
-                set_budget_lr(optimizer, cfg.lr, cfg.final_lr_ratio, frac)
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb, kb), yb)
-            loss.backward()
-            if cfg.grad_clip:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            optimizer.step()
-            step += 1
-            losses.append(float(loss.detach()))
-            if tracker and step % cfg.log_every == 0:
-                tracker.log_metric("train/loss", losses[-1], step=step, epoch=epoch)
-            if frac >= 1.0:
-                stopped = True
-                break
-        if cfg.minutes is None:
-            scheduler.step()
-        val = evaluate_settings(model, data, encoding, list(train_idx), "validation", cfg.val_seconds)
-        best_val, best_epoch = record_epoch(
-            history, epoch=epoch, step=step, train_loss=float(np.mean(losses)), val=val,
-            seconds=elapsed_before + time.perf_counter() - t0, best=(best_val, best_epoch), model=model,
-            optimizer=optimizer, scheduler=scheduler, train_config=asdict(cfg), meta=meta,
-            best_path=best_path, last_path=last_path, tracker=tracker, bar=bar)
-        if stopped:
-            break
-    bar.close()
-    best_model = load_knob_model(best_path)[0].to(device) if best_path.exists() else model
-    archive = None
-    if tracker:
-        tracker.log_metric("best/val_esr", best_val)
-        tracker.log_model("best", best_path)
-        archive = tracker.end()
-    return KnobTrainResult(best_model, encoding, best_val, best_epoch, history, last_path, best_path,
-                           time.perf_counter() - t0, archive, stopped)

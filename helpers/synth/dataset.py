@@ -9,6 +9,7 @@ Only presets and embeddings are stored (audio is re-rendered on demand: the synt
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,10 +131,15 @@ def build_dataset(synth: Synthesizer, teacher: AudioEmbedder, n: int, *, source:
     key = dataset_key(synth, teacher, source, n, seed, min_rms_dbfs)
     path = data_dir("synth_proxy", f"{name or source}-{n}-{key}.pt")
     if cache and path.exists():
-        blob = torch.load(path, weights_only=False)
-        return PresetDataset(blob["presets"], blob["embeddings"], blob["labels"], blob["meta"], path)
+        try:  # tensors and plain data only: a cache file cannot run code when read
+            blob = torch.load(path, weights_only=True)
+            return PresetDataset(blob["presets"], blob["embeddings"], blob["labels"], blob["meta"], path)
+        except Exception as exc:  # an older or foreign cache: rebuild it (it is derived data)
+            warnings.warn(f"{path}: unreadable dataset cache ({type(exc).__name__}); rebuilding it", stacklevel=2)
     sampler = _sampler(source, synth.specs)
-    kept_p, kept_e, kept_l = [], [], []
+    kept_p: list[torch.Tensor] = []
+    kept_e: list[torch.Tensor] = []
+    kept_l: list[str] = []
     drawn = dropped = 0
     round_seed = seed
     with tqdm(total=n, desc=f"dataset {name or source}", disable=not progress) as bar:
