@@ -10,10 +10,10 @@ TORCH_VERSION ?= 2.13.0
 REQS := requirements.txt requirements-dev.txt requirements-nodeps.txt pyproject.toml
 PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=15
 
-.PHONY: demo test lab bench env system-deps lint clean help install-here
+.PHONY: demo test lab bench env system-deps lint clean help install-here student
 
 help:
-	@echo "make demo | test | lab | bench | lint | system-deps | clean"
+	@echo "make demo | test | lab | bench | lint | student | system-deps | clean"
 
 # pip on some machines repeats a harmless "Location ... is ignored" warning per package; hide only that.
 QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
@@ -52,6 +52,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VPY) -m ruff check .
 	$(VPY) -m mypy
+
+# Student versions of the notebooks (solution regions replaced by stubs) under notebooks/student/.
+student: $(STAMP)
+	$(VPY) -m helpers.student
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks/ 2>/dev/null || ($(VPY) -m pip install -q jupyterlab && $(VENV)/bin/jupyter lab notebooks/)

@@ -73,7 +73,8 @@ def parameters_cell_index(path: Path) -> int:
                     "that sets QUICK with 'parameters' (Jupyter: View → Cell Toolbar → Tags)")
 
 
-def _kernel_name() -> str:
+def kernel_name() -> str:
+    """The course kernel (`make` installs it) when present, else the default `python3`."""
     from jupyter_client.kernelspec import KernelSpecManager
 
     specs = KernelSpecManager().find_kernel_specs()
@@ -148,7 +149,7 @@ def run_notebook(
     start = time.perf_counter()
     try:
         pm.execute_notebook(
-            str(src), str(out_path), parameters=params or {}, cwd=str(src.parent), kernel_name=_kernel_name(),
+            str(src), str(out_path), parameters=params or {}, cwd=str(src.parent), kernel_name=kernel_name(),
             progress_bar=False, execution_timeout=timeout, log_output=False,
         )
     except Exception as exc:  # a failing cell (PapermillExecutionError), a dead kernel, a timeout, …

@@ -36,6 +36,7 @@ import math
 import pickle
 import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
@@ -502,10 +503,15 @@ class Trainer:
 
     def _fit_on_cpu_workers(self, task: Task[M], n: int, pause_after_epochs: int | None) -> FitResult[M]:
         cfg = replace(self.config, workers=1, device="cpu")
+        try:  # pickle, not torch.save: the job goes to a file this process writes into its own private folder
+            job = pickle.dumps((task, cfg))
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:  # e.g. a loss defined in a notebook
+            warnings.warn(f"the training task cannot be sent to worker processes ({exc}); training in this process "
+                          "instead (define its functions in a module to use the workers)", stacklevel=3)
+            return Trainer(replace(self.config, workers=1)).fit(task, pause_after_epochs=pause_after_epochs)
         with tempfile.TemporaryDirectory(prefix="nal-workers-") as tmp:  # private to this user (mode 0700)
             job_path, summary_path = Path(tmp) / "job.pkl", Path(tmp) / "result.json"
-            # pickle, not torch.load: a file this process wrote a moment ago into its own private folder
-            job_path.write_bytes(pickle.dumps((task, cfg)))
+            job_path.write_bytes(job)
             parallel.spawn_cpu_workers(n, _worker_fit, str(job_path), str(summary_path), pause_after_epochs)
             summary = json.loads(summary_path.read_text())
         if Path(summary["best_path"]).exists():

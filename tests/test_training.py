@@ -259,6 +259,14 @@ def test_progress_bar_counts_time_under_a_budget(tmp_path, monkeypatch, capsys):
     assert "/1 s of the budget" in err and "val_mse" in err and "epochs" not in err
 
 
+def test_a_task_that_cannot_go_to_workers_trains_in_this_process_with_a_warning(tmp_path):
+    task = ToyTask()
+    task.loss = lambda net, batch: nn.functional.mse_loss(net(batch[0]), batch[1])  # a lambda does not pickle
+    with pytest.warns(UserWarning, match="cannot be sent to worker processes"):
+        r = Trainer(config(tmp_path, "local", epochs=1, workers=2)).fit(task)
+    assert r.epochs_run == 1
+
+
 @pytest.mark.slow
 def test_cpu_workers_train_the_same_model_as_one_process(tmp_path):
     one = Trainer(config(tmp_path, "one", epochs=2)).fit(ToyTask())

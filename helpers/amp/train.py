@@ -9,6 +9,7 @@ and decay, clipping, checkpoints, resume, tracking, CPU workers and ``torchrun``
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -51,13 +52,14 @@ class AmpTask(training.Task[CausalModel]):
     kind = "amp"
     score = "val_esr"
 
-    def __init__(self, data: AmpData, config: TrainConfig, model: CausalModel | None = None):
+    def __init__(self, data: AmpData, config: TrainConfig, model: CausalModel | None = None,
+                 loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None):
         self.data, self.config = data, config
         seed_everything(config.seed)  # the model's initial weights depend on the seed alone
         self.model: CausalModel = model or build_model(config.model, config.preset)
         self.batch_size = config.batch_size
         self.samples_per_example = config.crop_length
-        self.loss_fn = CombinedLoss(config.loss, config.pre_emphasis)
+        self.loss_fn = loss_fn or CombinedLoss(config.loss, config.pre_emphasis)
 
     def identity(self) -> dict[str, Any]:
         return {"family": self.model.family, "config": self.model.config(), "data": self.data.fingerprint()}
@@ -75,7 +77,8 @@ class AmpTask(training.Task[CausalModel]):
 
     def loss(self, net: nn.Module, batch: training.Batch) -> torch.Tensor:
         x, y = batch
-        self.loss_fn.to(y.device)
+        if isinstance(self.loss_fn, nn.Module):
+            self.loss_fn.to(y.device)
         return self.loss_fn(net(x), y)
 
     def validate(self, model: nn.Module) -> dict[str, float]:
@@ -102,11 +105,14 @@ class AmpTask(training.Task[CausalModel]):
         plt.close(fig)
 
 
-def train(data: AmpData, cfg: TrainConfig | None = None, **overrides: Any) -> TrainResult:
+def train(data: AmpData, cfg: TrainConfig | None = None, *,
+          loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None, **overrides: Any) -> TrainResult:
     """Train (or resume) a model on ``data`` with the engine; ``result.model`` holds the best validation weights.
+
+    ``loss_fn(prediction, target)`` (both ``(batch, samples)``) replaces the config's loss: e.g. one you wrote.
 
     ``cfg.workers`` > 1 (or ``"auto"``) splits each batch over single-threaded CPU processes; under ``torchrun``
     each process trains its share (DDP).
     """
     cfg = replace(cfg or TrainConfig(), **overrides)
-    return training.Trainer(cfg).fit(AmpTask(data, cfg))
+    return training.Trainer(cfg).fit(AmpTask(data, cfg, loss_fn=loss_fn))
