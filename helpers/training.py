@@ -31,9 +31,11 @@ Use it in one call, or step it by hand to see the loop::
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import pickle
+import sys
 import tempfile
 import time
 import warnings
@@ -504,7 +506,7 @@ class Trainer:
     def _fit_on_cpu_workers(self, task: Task[M], n: int, pause_after_epochs: int | None) -> FitResult[M]:
         cfg = replace(self.config, workers=1, device="cpu")
         try:  # pickle, not torch.save: the job goes to a file this process writes into its own private folder
-            job = pickle.dumps((task, cfg))
+            job = _pickle_for_workers((task, cfg))
         except (pickle.PicklingError, AttributeError, TypeError) as exc:  # e.g. a loss defined in a notebook
             warnings.warn(f"the training task cannot be sent to worker processes ({exc}); training in this process "
                           "instead (define its functions in a module to use the workers)", stacklevel=3)
@@ -520,6 +522,23 @@ class Trainer:
         summary.update(last_path=Path(summary["last_path"]), best_path=Path(summary["best_path"]),
                        archive=Path(summary["archive"]) if summary["archive"] else None)
         return FitResult(model=task.model, **summary)
+
+
+class _WorkerPickler(pickle.Pickler):
+    """Refuses objects defined in an interactive ``__main__`` (a notebook or a REPL): pickle would store them by
+    name, and a spawned worker, which cannot re-run the notebook, would fail to find them."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        main = sys.modules.get("__main__")
+        if getattr(obj, "__module__", None) == "__main__" and not getattr(main, "__file__", None):
+            raise pickle.PicklingError(f"{getattr(obj, '__qualname__', obj)!s} is defined in this notebook")
+        return NotImplemented
+
+
+def _pickle_for_workers(obj: Any) -> bytes:
+    buffer = io.BytesIO()
+    _WorkerPickler(buffer).dump(obj)
+    return buffer.getvalue()
 
 
 def _worker_fit(rank: int, job_path: str, summary_path: str, pause_after_epochs: int | None) -> None:

@@ -127,6 +127,14 @@ def test_amp_predict_with_a_missing_input(cli, tmp_path):
     _assert_user_error(proc, "no_dry.wav", "no such input")
 
 
+def test_amp_predict_with_a_knob_checkpoint_names_the_knob_loader(cli, tmp_path, wav):
+    from helpers.training import save_checkpoint
+
+    knob = save_checkpoint(tmp_path / "knob.pt", {"kind": "knobs", "family": "knob_nam", "config": {}, "state_dict": {}})
+    proc = cli("helpers.amp", "predict", "--checkpoint", str(knob), "--input", wav, "--output", str(tmp_path / "w.wav"))
+    _assert_user_error(proc, "'knobs' model", "helpers.knobs.train.load_trained")
+
+
 def test_amp_evaluate_with_a_missing_checkpoint(cli, tmp_path):
     _assert_user_error(cli("helpers.amp", "evaluate", "--checkpoint", str(tmp_path / "gone.pt")), "gone.pt")
 

@@ -267,6 +267,24 @@ def test_a_task_that_cannot_go_to_workers_trains_in_this_process_with_a_warning(
     assert r.epochs_run == 1
 
 
+def test_a_loss_defined_in_a_notebook_trains_in_this_process_with_a_warning(tmp_path, monkeypatch):
+    """A notebook's ``def`` pickles by name (``__main__.my_loss``), which a spawned worker cannot find."""
+    import types
+
+    notebook = types.ModuleType("__main__")  # a kernel's __main__ has no __file__
+    monkeypatch.setitem(sys.modules, "__main__", notebook)
+
+    def my_loss(net, batch):
+        return nn.functional.mse_loss(net(batch[0]), batch[1])
+
+    my_loss.__module__ = "__main__"
+    task = ToyTask()
+    task.loss = my_loss
+    with pytest.warns(UserWarning, match="my_loss is defined in this notebook"):
+        r = Trainer(config(tmp_path, "notebook", epochs=1, workers=2)).fit(task)
+    assert r.epochs_run == 1
+
+
 @pytest.mark.slow
 def test_cpu_workers_train_the_same_model_as_one_process(tmp_path):
     one = Trainer(config(tmp_path, "one", epochs=2)).fit(ToyTask())

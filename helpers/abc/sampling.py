@@ -4,6 +4,7 @@ a priming text, stop at the end of a tune, seeded for repeatability."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,12 +80,16 @@ def sample_tunes(
     settings: SampleSettings | None = None,
     stop_at_end: bool = True,
     device: str | None = None,
+    top_p_fn: Callable[[torch.Tensor, float], torch.Tensor] | None = None,
 ) -> list[str]:
     """Generate ``n`` tunes in parallel, each starting with ``prime`` and ending at the first blank line
     (the tune separator) or after ``max_chars`` characters. Same seed → same tunes.
 
     With ``settings.bar_retries > 0``, a bar that closes with the wrong length is taken back and sampled
     again from the LSTM state at its start, up to that many times per bar (bar-level rejection sampling).
+
+    ``top_p_fn(probs, p)`` replaces the nucleus step of :func:`filter_logits` (notebook 07 samples with the
+    student's own): it gets the probabilities after temperature and top-k, rows ``(n, vocab)``, and ``settings.top_p``.
     """
     s = settings or SampleSettings()
     if not prime:
@@ -110,7 +115,9 @@ def sample_tunes(
                  for i in range(n)]
     clock_now = torch.zeros(n, len(metre.SIZES), dtype=torch.long)
     for _ in range(s.max_chars * (1 + s.bar_retries)):
-        probs = filter_logits(last, s.temperature, s.top_k, s.top_p).cpu()
+        probs = filter_logits(last, s.temperature, s.top_k, None if top_p_fn else s.top_p).cpu()
+        if top_p_fn is not None and s.top_p is not None and s.top_p < 1:
+            probs = top_p_fn(probs, s.top_p)
         nxt = torch.multinomial(probs, 1, generator=gen).squeeze(1)
         rollback, accepted = [], []
         for i in range(n):

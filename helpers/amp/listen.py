@@ -6,6 +6,8 @@ keeps its level relative to the target, so a quiet residual sounds quiet.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from helpers.audio import db_to_gain, rms_dbfs
@@ -50,9 +52,14 @@ def wav_widget(clip: np.ndarray, sample_rate: int, label: str):
 
 
 def abx_player(dry: np.ndarray, target: np.ndarray, prediction: np.ndarray, sample_rate: int,
-               sections: list[dict], *, seed: int = 0, max_seconds: float = 8.0):
+               sections: list[dict], *, seed: int = 0, max_seconds: float = 8.0,
+               match: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None):
     """An ipywidgets A/B/X player: pick a section, listen to dry / target / prediction / residual, then
-    test yourself: X is target or prediction at random; guess which and the widget keeps score."""
+    test yourself: X is target or prediction at random; guess which and the widget keeps score.
+
+    ``match(clips) -> clips`` loudness-matches a section's four clips before they play (default
+    :func:`loudness_match`; notebook 03 passes one built on the student's own function). The player opens on
+    ``sections[0]``."""
     import ipywidgets as w
 
     rng = np.random.default_rng(seed)
@@ -64,8 +71,8 @@ def abx_player(dry: np.ndarray, target: np.ndarray, prediction: np.ndarray, samp
 
     def render(*_):
         sec = sections[pick.value]
-        clips = loudness_match(section_clips(dry, target, prediction, int(sec["start"]), int(sec["end"]),
-                                             int(max_seconds * sample_rate)))
+        clips = (match or loudness_match)(section_clips(dry, target, prediction, int(sec["start"]), int(sec["end"]),
+                                                        int(max_seconds * sample_rate)))
         score["x"] = str(rng.choice(["target", "prediction"]))
         clips["X"] = clips[score["x"]]
         labels = {"X": "X (target or prediction?)"}

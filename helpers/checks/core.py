@@ -11,6 +11,7 @@ traceback from deep inside a library.
 from __future__ import annotations
 
 import copy
+import math
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +79,17 @@ def close(rtol: float = 1e-4, atol: float = 1e-6) -> Compare:
         return None
 
     return compare
+
+
+def same_db(got: Any, expected: Any) -> str | None:
+    """Levels in dB agree to 0.001 dB; an infinite one (silence: ``-inf``) must be the same infinity."""
+    try:
+        g, e = float(as_array(got)), float(as_array(expected))
+    except (TypeError, ValueError) as exc:
+        return f"returned {type(got).__name__}, which is not one number ({exc})"
+    if math.isinf(e) or math.isinf(g) or math.isnan(g):
+        return None if g == e else f"got {g}, expected {e}"
+    return close(rtol=1e-6, atol=1e-3)(g, e)
 
 
 def equal(got: Any, expected: Any) -> str | None:

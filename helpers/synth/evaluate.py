@@ -17,6 +17,38 @@ from helpers.errors import DataError
 from helpers.synth.dataset import EmbeddingNormalizer, PresetDataset
 
 
+def l1_distances(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 distance of every prediction to every candidate: ``out[q, c] = sum_d |pred[q, d] - target[c, d]|``.
+
+    Args:
+        pred: ``(Q, D)`` predicted embeddings (the queries); target: ``(C, D)`` true embeddings (the candidates).
+
+    Returns:
+        ``(Q, C)`` float64 distances, summed (not averaged) over the ``D`` embedding dimensions.
+    """
+    return torch.cdist(pred.double(), target.double(), p=1)
+
+
+def ranks_from_distances(dist: torch.Tensor) -> torch.Tensor:
+    """Rank (1 = closest) of candidate ``i`` for query ``i``, from a ``(Q, C)`` distance matrix with ``Q <= C``.
+
+    Returns:
+        ``(Q,)`` long ranks in 1..C. Ties count in the correct candidate's favour: rank = 1 + the number of
+        candidates *strictly* closer than it (a candidate exactly as close does not push it down).
+    """
+    if dist.ndim != 2 or dist.shape[1] < dist.shape[0]:
+        raise DataError(f"expected a (queries, candidates) distance matrix with at least as many candidates as "
+                        f"queries; got shape {tuple(dist.shape)}")
+    q = torch.arange(dist.shape[0])
+    own = dist[q, q].unsqueeze(1)
+    return 1 + (dist < own).sum(dim=1)
+
+
+def mean_reciprocal_rank(dist: torch.Tensor) -> float:
+    """``mean(1 / rank)`` over the queries of a ``(Q, C)`` distance matrix (see :func:`ranks_from_distances`)."""
+    return float((1.0 / ranks_from_distances(dist).double()).mean())
+
+
 def ranks(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Rank (1 = best) of ``target[i]`` among all rows of ``target`` by L1 distance to ``pred[i]``.
 
@@ -29,9 +61,7 @@ def ranks(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     if pred.shape != target.shape or pred.ndim != 2:
         raise DataError(f"pred and target must both be (N, D); got {tuple(pred.shape)} and {tuple(target.shape)}; "
                         "pass one row per preset for both")
-    dist = torch.cdist(pred.double(), target.double(), p=1)  # (N, N)
-    own = dist.diagonal().unsqueeze(1)
-    return 1 + (dist < own).sum(dim=1)
+    return ranks_from_distances(l1_distances(pred, target))
 
 
 def reciprocal_ranks(pred: torch.Tensor, target: torch.Tensor, n_candidates: int | None = None) -> torch.Tensor:
