@@ -336,7 +336,8 @@ class Trainer:
         if cfg.resume and self.last_path.exists():
             before = self._resume()
         self.stopped = "epochs"
-        self.done = self.epoch > cfg.epochs or self._budget_used(BudgetClock(cfg.clock, before)) >= 1.0 or (
+        budget_spent = cfg.budget_s is not None and before >= cfg.budget_s  # the same checkpoint on every rank
+        self.done = self.epoch > cfg.epochs or budget_spent or (
             cfg.patience is not None and self.bad_epochs >= cfg.patience)
         self.net: nn.Module = self.model
         if self.world > 1:  # static_graph: a NAM layout's last residual 1×1 never receives a gradient
@@ -473,7 +474,7 @@ class Trainer:
         if self.config.budget_s is None:
             return 0.0
         used = torch.tensor([clock.elapsed() / self.config.budget_s], dtype=torch.float64)
-        if getattr(self, "world", 1) > 1:
+        if self.world > 1:
             torch.distributed.broadcast(used, src=0)
         return float(used.item())
 
