@@ -9,6 +9,7 @@ import numpy as np
 from helpers.abc.render import DEFAULT_RATE, tune_to_audio, tune_to_midi
 from helpers.abc.validity import Verdict, judge
 from helpers.errors import ConfigError
+from helpers.players import Clip, PlainPlayer, plain_audio
 
 
 def piano_roll(tune_or_midi, ax=None, *, title: str | None = None):
@@ -60,12 +61,15 @@ def tune_browser(tunes: list[str], *, labels: list[str] | None = None, sample_ra
     (plus any ``extra[i]`` facts, e.g. novelty) and an audio player. Rendering happens on selection.
 
     Plots and audio are plain ``Image``/``Audio`` widget values (no ``Output`` capture), so the browser
-    also renders in notebooks executed headless (papermill, the test suite).
+    also renders in notebooks executed headless (papermill, the test suite). Where widgets cannot render
+    (:func:`helpers.players.plain_audio`) it shows every tune's text, verdicts, piano roll and a plain player.
     """
-    import ipywidgets as w
-
     if not tunes:
         raise ConfigError("tune_browser needs at least one tune; pass a non-empty list (sample or load some first)")
+    if plain_audio():
+        return _plain_browser(tunes, labels or [f"{i}: {_title(t)}" for i, t in enumerate(tunes)], sample_rate,
+                              renderer, extra)
+    import ipywidgets as w
     labels = labels or [f"{i}: {_title(t)}" for i, t in enumerate(tunes)]
     picker = w.Dropdown(options=list(zip(labels, range(len(tunes)))), description="tune")
     text = w.HTML()
@@ -86,6 +90,21 @@ def tune_browser(tunes: list[str], *, labels: list[str] | None = None, sample_ra
     picker.observe(lambda change: show(change["new"]), names="value")
     show(0)
     return w.VBox([picker, w.HBox([text, facts]), roll, player])
+
+
+def _plain_browser(tunes: list[str], labels: list[str], sample_rate: int, renderer: str,
+                   extra: list[dict] | None) -> PlainPlayer:
+    import base64
+
+    pages = []
+    for i, tune in enumerate(tunes):
+        more = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in (extra[i] if extra else {}).items())
+        roll = base64.b64encode(_figure_png(piano_roll(tune))).decode()
+        body = (f"<pre style='font-size:11px'>{html.escape(tune)}</pre>{verdict_html(judge(tune))}"
+                + (f"<table>{more}</table>" if more else "") + f"<img src='data:image/png;base64,{roll}'>")
+        x, sr = tune_to_audio(tune, sample_rate, renderer=renderer)
+        pages.append(Clip(labels[i], _wav_bytes(x, sr), sr, body))
+    return PlainPlayer("the tunes (plain players)", pages)
 
 
 def _figure_png(fig) -> bytes:

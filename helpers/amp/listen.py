@@ -11,6 +11,7 @@ from collections.abc import Callable
 import numpy as np
 
 from helpers.audio import db_to_gain, rms_dbfs
+from helpers.players import PlainPlayer, plain_audio, wav_widget
 
 
 def loudness_match(clips: dict[str, np.ndarray], target_dbfs: float = -20.0,
@@ -39,18 +40,6 @@ def section_clips(dry: np.ndarray, target: np.ndarray, prediction: np.ndarray, s
     return {"dry": dry[start:end], "target": t, "prediction": p, "residual": t - p}
 
 
-def wav_widget(clip: np.ndarray, sample_rate: int, label: str):
-    """An audio player widget: ``IPython.display.Audio`` encodes the WAV, ``ipywidgets.Audio`` plays it.
-
-    (A widget, not an ``Output`` capture, so the player also renders when notebooks run headless.)
-    """
-    import ipywidgets as w
-    from IPython.display import Audio
-
-    wav = Audio(clip, rate=sample_rate, normalize=False).data
-    return w.VBox([w.HTML(f"<b>{label}</b>"), w.Audio(value=wav, format="wav", autoplay=False, loop=False)])
-
-
 def abx_player(dry: np.ndarray, target: np.ndarray, prediction: np.ndarray, sample_rate: int,
                sections: list[dict], *, seed: int = 0, max_seconds: float = 8.0,
                match: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None = None):
@@ -59,7 +48,10 @@ def abx_player(dry: np.ndarray, target: np.ndarray, prediction: np.ndarray, samp
 
     ``match(clips) -> clips`` loudness-matches a section's four clips before they play (default
     :func:`loudness_match`; notebook 03 passes one built on the student's own function). The player opens on
-    ``sections[0]``."""
+    ``sections[0]``. Where widgets cannot render (:func:`helpers.players.plain_audio`) it is a
+    :class:`~helpers.players.PlainPlayer` of the first three sections' clips, without the blind test."""
+    if plain_audio():
+        return _plain_abx(dry, target, prediction, sample_rate, sections, max_seconds, match)
     import ipywidgets as w
 
     rng = np.random.default_rng(seed)
@@ -97,3 +89,16 @@ def abx_player(dry: np.ndarray, target: np.ndarray, prediction: np.ndarray, samp
     player.score = score  # for checks in notebooks and tests
     player.guess = guess
     return player
+
+
+def _plain_abx(dry: np.ndarray, target: np.ndarray, prediction: np.ndarray, sample_rate: int, sections: list[dict],
+               max_seconds: float, match: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]] | None) -> PlainPlayer:
+    """The A/B/X player's clips as plain ``Audio`` players (first three sections; no blind test)."""
+    items = []
+    for sec in sections[:3]:
+        clips = (match or loudness_match)(section_clips(dry, target, prediction, int(sec["start"]), int(sec["end"]),
+                                                        int(max_seconds * sample_rate)))
+        items += [(f"{sec['name']}: {name}", clips[name], sample_rate) for name in ("dry", "target", "prediction",
+                                                                                    "residual")]
+    return PlainPlayer("A/B/X listening (plain players)", items, score={"right": 0, "total": 0, "x": None},
+                       note="the blind X test needs widgets: set PLAIN_AUDIO = False where sliders and buttons show")
