@@ -101,3 +101,26 @@ def test_abx_player_keeps_score():
     wrong = "prediction" if player.score["x"] == "target" else "target"
     player.guess(wrong)(None)
     assert player.score["right"] == 1 and player.score["total"] == 2
+
+
+def test_error_plot_leaves_out_gaps_blips_and_silence():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from helpers.amp.plots import error_over_time
+
+    sr = 1000
+    rng = np.random.default_rng(0)
+    target = np.concatenate([0.5 * rng.standard_normal(1000), 1e-5 * rng.standard_normal(1000),
+                             0.5 * rng.standard_normal(1000)]).astype(np.float32)
+    pred = target + 0.05 * rng.standard_normal(3000).astype(np.float32)
+    sections = [{"name": "blips", "role": "alignment", "start": 0, "end": 500},
+                {"name": "music", "role": "train", "start": 500, "end": 1000},
+                {"name": "quiet", "role": "train", "start": 1000, "end": 2000},
+                {"name": "more", "role": "train", "start": 2000, "end": 3000}]
+    fig = error_over_time(target, pred, sr, window_s=0.1, sections=sections)
+    y = fig.axes[0].lines[0].get_ydata()
+    assert np.isnan(y[:5]).all(), "the alignment blips must not be scored"
+    assert np.isnan(y[10:20]).all(), "a silent stretch must not be scored"
+    assert np.isfinite(y[5:10]).all() and np.isfinite(y[20:]).all()
+    assert np.nanmax(y) < -10  # music windows only: ESR about 0.01 (-20 dB), no silence setting the scale

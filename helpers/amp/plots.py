@@ -41,22 +41,35 @@ def waveform_overlay(target: np.ndarray, prediction: np.ndarray, sample_rate: in
 
 
 def error_over_time(target: np.ndarray, prediction: np.ndarray, sample_rate: int, *, window_s: float = 0.1,
-                    sections: list[dict] | None = None) -> Figure:
-    """Windowed ESR in dB (10·log10) along the signal, with section boundaries marked."""
+                    sections: list[dict] | None = None, skip_roles: tuple[str, ...] = ("gap", "alignment"),
+                    silence_db: float = -40.0) -> Figure:
+    """Windowed ESR in dB (10·log10) along the signal, with section boundaries marked.
+
+    Windows inside sections whose ``role`` is in ``skip_roles`` (gaps, the alignment blips) and windows whose
+    target is ``silence_db`` dB or more below the whole target's mean power are left out: their ESR divides by
+    almost nothing and would set the plot's scale. ``window_s`` in seconds, ``sample_rate`` in Hz.
+    """
     n = max(1, int(window_s * sample_rate))
     m = len(target) // n
     err = ((target[: m * n] - prediction[: m * n]).astype(np.float64) ** 2).reshape(m, n).sum(1)
     sig = (target[: m * n].astype(np.float64) ** 2).reshape(m, n).sum(1)
-    ok = sig > 1e-9
+    floor = float(np.mean(sig)) * 10 ** (silence_db / 10) if m else 0.0
+    ok = sig > max(floor, 1e-12)
+    for sec in sections or []:
+        if sec.get("role") in skip_roles:
+            ok[sec["start"] // n : -(-sec["end"] // n)] = False
     fig, ax = plt.subplots(figsize=(9, 3))
     times = (np.arange(m) + 0.5) * window_s
-    ax.plot(times[ok], 10 * np.log10(err[ok] / sig[ok] + 1e-12), lw=1)
+    shown = np.where(ok, 10 * np.log10(err / np.where(ok, sig, 1.0) + 1e-12), np.nan)  # NaN breaks the line
+    ax.plot(times, shown, lw=1)
     for sec in sections or []:
         ax.axvline(sec["start"] / sample_rate, color="0.8", lw=0.7)
-        ax.text(sec["start"] / sample_rate, ax.get_ylim()[1], sec["name"], fontsize=7, rotation=90, va="top")
+        if sec.get("role") not in skip_roles:
+            ax.text(sec["start"] / sample_rate, ax.get_ylim()[1], sec["name"], fontsize=7, rotation=90, va="top")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("ESR (dB)")
-    ax.set_title(f"Error over time ({window_s * 1000:.0f} ms windows; lower is better, -20 dB = ESR 0.01)")
+    ax.set_title(f"Error over time ({window_s * 1000:.0f} ms windows; gaps, blips and silence left out; "
+                 "-20 dB = ESR 0.01)", fontsize=9)
     fig.tight_layout()
     return fig
 
