@@ -36,9 +36,11 @@ $(STAMP): $(REQS)
 	$(VPY) -m ipykernel install --sys-prefix --name neural-audio-lab --display-name "Neural Audio Lab (.venv)" >/dev/null
 	@touch $(STAMP)
 
-# Install into the current Python (Colab, or an environment you manage yourself).
+# Install into the current Python (Colab, or an environment you manage yourself); PY=/path/to/python picks another.
+# Everything the notebooks use, neural-amp-modeler included; an existing torch and ipywidgets are kept.
+PY ?= python3
 install-here:
-	$(call install_into,python3,)
+	$(call install_into,$(PY),)
 
 env: $(STAMP)
 
