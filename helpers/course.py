@@ -51,8 +51,8 @@ from helpers.knobs.dataset import ensure_demo_knob_dataset
 from helpers.paths import checkpoints_dir, outputs_dir, repo_root
 
 __all__ = [
-    "KINDS", "OWN_RECORDING", "course_file", "record", "recorded", "use_amp_model", "use_capture",
-    "use_knob_model", "use_tune_split",
+    "KINDS", "OWN_RECORDING", "course_file", "hand_over", "record", "recorded", "run_stem", "use_amp_model",
+    "use_capture", "use_knob_model", "use_tune_split",
 ]
 
 #: The artefact kinds the course records, and the notebook that normally makes each.
@@ -233,13 +233,30 @@ def _sample_rate(manifest: str | Path) -> int | None:
 # Module-level so tests (and impatient users) can replace them; each returns what it built.
 def train_amp_model(manifest: str | Path, family: str, preset: str | None, *, quick: bool, seed: int) -> Path:
     """Train on your own capture ``manifest`` with the course's quick or full settings; the ``best.pt`` path."""
-    cfg = training_config(_own_name(manifest), family, preset, quick=quick, seed=seed)
+    cfg = training_config(run_stem("", manifest), family, preset, quick=quick, seed=seed)
     return train(AmpData.from_manifest(manifest), cfg).best_path
 
 
-def _own_name(manifest: str | Path) -> str:
-    """Run-name stem of a model of your own capture: ``own_`` + the capture's folder name."""
-    return "own_" + Path(manifest).resolve().parent.name
+def run_stem(device: str, manifest: str | Path | None = None) -> str:
+    """The name stem of a capture's runs and files: the demo ``device``, or ``own_`` + your capture's folder name."""
+    if manifest is None:
+        return device
+    return "own_" + Path(_resolved(manifest)).parent.name
+
+
+def hand_over(path: str | Path) -> str:
+    """Give the user a file: in Colab the browser downloads it; elsewhere the returned line names its full path."""
+    import sys
+
+    p = Path(path).resolve()
+    if not p.is_file():
+        raise DataError(f"{p}: there is no such file to hand over; run the export cell above first")
+    if "google.colab" in sys.modules:
+        from google.colab import files  # type: ignore[import-untyped]
+
+        files.download(str(p))
+        return f"your browser is downloading {p.name} ({p.stat().st_size / 1024:.0f} KiB)"
+    return f"your file: {p} ({p.stat().st_size / 1024:.0f} KiB)"
 
 
 def knob_training(kind: str, quick: bool) -> dict[str, Any]:
@@ -364,7 +381,7 @@ def use_amp_model(device: str = "overdrive", family: str = "nam", preset: str | 
                   + (f" ({'; '.join(extras)})" if extras else ""))
         return Path(entry["checkpoint"])
 
-    stem = device if own is None else _own_name(own)
+    stem = run_stem(device, own)
     found = checkpoints_dir(run_name(stem, family, preset, quick), "best.pt")
     was = _show(entry["checkpoint"]) if entry and entry.get("checkpoint") else "the amp model"
     what = _amp_words(family, preset, quick, _capture_words(device, quick, own))
