@@ -33,7 +33,11 @@ COLAB_SETUP = code(
     r'''
     # Setup: run this cell first. In Colab (a fresh machine) it fetches the course and installs what the notebooks
     # use; in a clone that is already set up (make lab, make demo) it only checks and does nothing else.
-    import importlib.util, os, subprocess, sys, zipfile
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+    import zipfile
     from pathlib import Path
 
     NAL_REPO_URL = os.environ.get("NAL_REPO_URL") or "https://github.com/neural-audio-lab/neural-audio-lab.git"
