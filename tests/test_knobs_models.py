@@ -28,9 +28,10 @@ VALUES = make_encoding("values", SPACE)
 def _model(kind, k=2, seed=0):
     torch.manual_seed(seed)
     m = build_knob_model(kind, k, **({"hidden_size": 8, "warmup": 32} if kind == "lstm" else {}))
-    if kind == "film":  # the FiLM output layer starts at zero (identity); give it weights to test
-        for p in m.film.parameters():
-            torch.nn.init.normal_(p, std=0.3)
+    if kind == "film":  # the FiLM blocks start as the identity (scale 1, shift 0); give them weights to test
+        with torch.no_grad():
+            for p in m.films.parameters():
+                p.add_(0.3 * torch.randn_like(p))
     return m.eval()
 
 
@@ -62,7 +63,11 @@ def test_shapes_and_conditioning(kind, k):
 def test_concat_uses_the_input_mixer_and_film_starts_as_identity():
     concat = build_knob_model("concat", 2)
     assert all(layer.input_mixer.weight.shape[1] == 3 for a in concat.arrays for layer in a.layers)
+    assert concat.arrays[0].rechannel.weight.shape[1] == 3  # NAM routing: the first re-channel reads [x; knobs]
+    assert not concat.arrays[0].rechannel.weight[:, 1:].any()  # its knob columns start at zero
     film = build_knob_model("film", 2)
+    assert all(layer.input_mixer.weight.shape[1] == 1 for a in film.arrays for layer in a.layers)
+    assert len(film.films) == sum(len(a.layers) for a in film.arrays)  # one NAM FiLM block per layer
     xb = torch.randn(1, film.receptive_field + 50)
     assert torch.equal(film(xb, torch.zeros(1, 2)), film(xb, torch.ones(1, 2)))  # untrained FiLM ignores knobs
     assert film.receptive_field == concat.receptive_field

@@ -1,4 +1,4 @@
-"""Plain ``IPython.display.Audio`` fallbacks of the interactive players (notebooks 03 and 07)."""
+"""Plain ``IPython.display.Audio`` fallbacks of the interactive players (notebooks 03, 05 and 07)."""
 
 from __future__ import annotations
 
@@ -89,3 +89,28 @@ def test_tune_browser_falls_back_to_plain_pages(plain):
     assert isinstance(player, PlainPlayer) and len(player.items) == 2
     html = " ".join(o.get("text/html", "") for o in shown(player))
     assert html.count("<audio") == 2 and "T:Second" in html and "data:image/png;base64," in html and "novel" in html
+
+
+def test_knob_player_falls_back_to_plain_clips_at_a_few_settings(plain):
+    import torch
+
+    from helpers.knobs.dataset import ensure_demo_knob_dataset, load_knob_dataset
+    from helpers.knobs.encoding import make_encoding
+    from helpers.knobs.evaluate import evaluation_clip
+    from helpers.knobs.listen import knob_player
+    from helpers.knobs.models import build_knob_model, predict
+
+    data = load_knob_dataset(ensure_demo_knob_dataset("overdrive", ("drive", "tone"), levels=2, heldout=1))
+    values = make_encoding("values", data.space)
+    torch.manual_seed(0)
+    model = build_knob_model("concat", 2).eval()
+    clip = evaluation_clip(data, max_seconds=0.05)
+    player = knob_player(model, values, data, clip, {"drive": 7.0, "tone": 3.0}, block_size=64)
+    assert isinstance(player, PlainPlayer)
+    assert list(player.settings) == ["drive=7 tone=3", "drive=0 tone=0", "drive=5 tone=5", "drive=10 tone=10"]
+    assert set(player.clips) == {"model", "device"} and len(player.clips["model"]) == len(clip)
+    # the model played through its streaming engine (64-sample blocks) is the offline model
+    np.testing.assert_allclose(player.clips["model"], predict(model, clip, values.encode({"drive": 7, "tone": 3})),
+                               atol=1e-5)
+    html = " ".join(o.get("text/html", "") for o in shown(player))
+    assert html.count("<audio") == 8 and "drive=10 tone=10: device" in html and "sliders need widgets" in html

@@ -1,6 +1,7 @@
 """Export trained amp models to plugin formats, each checked by its own reader.
 
 * :mod:`helpers.export.nam` — Neural Amp Modeler ``.nam`` (NAM WaveNet), export and import;
+* :mod:`helpers.export.nam_knobs` — knob-conditioned WaveNets as ``.nam`` 0.7 files (knobs as extra inputs);
 * :mod:`helpers.export.wavenetva` — PedalNetRT / WaveNetVA JSON (gated WaveNet: SmartGuitarAmp, WaveNetVA);
 * :mod:`helpers.export.rtneural` — RTNeural JSON (sequential TCN);
 * :mod:`helpers.export.report` — the export report and its ``ready`` verdict.

@@ -30,6 +30,8 @@ FORMAT_FOR_FAMILY: dict[str, str] = {
     "nam": "Neural Amp Modeler .nam (helpers.export.nam.export_nam)",
     "gated": "PedalNetRT / WaveNetVA JSON (helpers.export.wavenetva.export_wavenetva)",
     "tcn": "RTNeural JSON (helpers.export.rtneural.export_rtneural)",
+    "knob_nam": "Neural Amp Modeler .nam 0.7 with knob inputs (helpers.export.nam_knobs.export_knob_nam)",
+    "knob_lstm": "GuitarML LSTM JSON (helpers.knobs.export.export_guitarml)",
 }
 
 

@@ -7,5 +7,6 @@
 * :mod:`~helpers.knobs.models` — conditioned WaveNet (concat / FiLM) and conditioned LSTM;
 * :mod:`~helpers.knobs.train` — the training loop; :mod:`~helpers.knobs.evaluate` — 2×2 grid,
   interpolation curves, knob-move check; :mod:`~helpers.knobs.listen` — slider player;
-  :mod:`~helpers.knobs.export` — GuitarML LSTM JSON and the conditioned-WaveNet JSON.
+  :mod:`~helpers.knobs.export` — GuitarML LSTM JSON and the conditioned-WaveNet JSON (NAM ``.nam`` 0.7 files:
+  :mod:`helpers.export.nam_knobs`).
 """

@@ -2,12 +2,16 @@
 
 * :class:`ConditionedWaveNet` (family ``knob_nam``): the NAM WaveNet layout with one of two mechanisms
 
-  - ``concat`` — the knob vector joins the raw audio as the layers' *condition*: NAM's input mixer
-    (a 1×1 conv per layer, ``condition_size = 1 + knobs``) adds ``mixer([x; knobs])`` before each
-    activation, so the knobs shift every layer's pre-activation;
-  - ``film`` — Feature-wise Linear Modulation (Perez et al., 2018): a small MLP of the knobs gives
-    every layer a per-channel scale and shift, ``z ← z · (1 + γ(knobs)) + β(knobs)``; the MLP's last
-    layer starts at zero, so an untrained FiLM model is the plain WaveNet.
+  - ``concat`` — the knob vector joins the raw audio as the model input and the layers' *condition*:
+    NAM's input mixer (a 1×1 conv per layer, ``condition_size = 1 + knobs``) adds ``mixer([x; knobs])``
+    before each activation, so the knobs shift every layer's pre-activation (the first re-channel reads
+    ``[x; knobs]`` too);
+  - ``film`` — Feature-wise Linear Modulation (Perez et al., 2018) as NAM 0.7 has it: per layer, a 1×1
+    conv of the condition ``[x; knobs]`` gives a per-channel scale and shift, ``z ← scale · z + shift``
+    after conv + input mixin (NAM's ``activation_pre_film``); it starts as the identity (scale 1, shift 0),
+    so an untrained FiLM model is the plain WaveNet.
+
+  Both are exactly NAM-0.7 WaveNets with ``1 + knobs`` input channels (export: :mod:`helpers.export.nam_knobs`).
 
 * :class:`ConditionedLSTM` (family ``knob_lstm``): GuitarML's knob-aware form (Proteus):
   ``y = lin(LSTM([x; knobs])) + x`` with ``input_size = 1 + knobs``.
@@ -72,13 +76,46 @@ class KnobModel(CausalModel):
         return y[0] if squeeze else y
 
 
+class FiLM(nn.Module):
+    """NAM's FiLM block: ``z ← scale · z + shift`` with ``[scale; shift] = W c + b`` (a 1×1 conv of the condition).
+
+    ``condition_size`` channels in (``[audio; knobs]``), ``dim`` channels modulated. It starts as the identity
+    (``W = 0``, scale bias 1, shift bias 0), so an untrained FiLM model is the plain WaveNet. Same parameters and
+    formula as ``nam.models.wavenet._film.FiLM`` with ``shift=True`` (the scale is used as is, not as ``1 + γ``).
+    """
+
+    def __init__(self, condition_size: int, dim: int):
+        super().__init__()
+        self.dim = dim
+        self.conv = nn.Conv1d(condition_size, 2 * dim, 1, bias=True)
+        bias = self.conv.bias
+        assert bias is not None  # built with a bias
+        with torch.no_grad():
+            self.conv.weight.zero_()
+            bias.zero_()
+            bias[:dim] = 1.0
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        """``z`` ``(batch, dim, n)``, condition ``c`` ``(batch, condition_size, n)`` → ``(batch, dim, n)``."""
+        scale, shift = self.conv(c).chunk(2, dim=1)
+        return scale * z + shift
+
+
 class ConditionedWaveNet(KnobModel):
-    """NAM-layout WaveNet conditioned on ``num_knobs`` values by ``mechanism`` (``concat`` or ``film``)."""
+    """NAM-layout WaveNet conditioned on ``num_knobs`` values by ``mechanism`` (``concat`` or ``film``).
+
+    The model's input is NAM 0.7's multi-channel input ``[audio; knobs]`` (``1 + num_knobs`` channels, knob values
+    in 0..1), which is also every layer's condition. ``concat`` is NAM's own routing: the first layer array's
+    re-channel reads all ``1 + k`` channels (knob columns start at zero) and every input mixer reads the condition.
+    ``film`` keeps the re-channel and the mixers on the audio alone and adds one NAM FiLM block per layer at
+    ``activation_pre_film`` (after conv + input mixin, before the activation), fed by the whole condition.
+    Both export exactly to a version-0.7 ``.nam`` file (:mod:`helpers.export.nam_knobs`).
+    """
 
     family = "knob_nam"
 
     def __init__(self, num_knobs: int, mechanism: str = "concat", preset: str | None = "nano",
-                 layers: list[dict[str, Any]] | None = None, head_scale: float = 0.02, film_hidden: int = 16):
+                 layers: list[dict[str, Any]] | None = None, head_scale: float = 0.02):
         super().__init__()
         if mechanism not in MECHANISMS:
             raise ConfigError(f"unknown conditioning mechanism {mechanism!r}; choose one of {MECHANISMS}")
@@ -88,21 +125,22 @@ class ConditionedWaveNet(KnobModel):
             if preset not in PRESETS:
                 raise ConfigError(f"unknown NAM preset {preset!r}; choose one of {sorted(PRESETS)}")
             layers = [asdict(c) for c in PRESETS[preset]]
+        if not layers:
+            raise ConfigError("a conditioned WaveNet needs at least one layer array")
         cond = 1 + num_knobs if mechanism == "concat" else 1
-        self.layer_cfgs = [LayerArrayConfig(**{**(asdict(c) if isinstance(c, LayerArrayConfig) else c),
-                                               "condition_size": cond}) for c in layers]
+        cfgs = [{**(asdict(c) if isinstance(c, LayerArrayConfig) else dict(c)), "condition_size": cond} for c in layers]
+        cfgs[0]["input_size"] = cond  # concat: NAM's first re-channel reads [audio; knobs]; film: the audio
+        self.layer_cfgs = [LayerArrayConfig(**c) for c in cfgs]
         self.num_knobs, self.mechanism, self.preset = int(num_knobs), mechanism, preset
-        self.head_scale, self.film_hidden = float(head_scale), int(film_hidden)
+        self.head_scale = float(head_scale)
         self.arrays = nn.ModuleList(LayerArray(c) for c in self.layer_cfgs)
-        self.film: nn.Sequential | None = None
+        if mechanism == "concat":
+            with torch.no_grad():  # the knobs enter through the mixers first; the re-channel learns to use them
+                self.layer_arrays[0].rechannel.weight[:, 1:] = 0.0
+        self.films = nn.ModuleList()
         if mechanism == "film":
-            self.film_sizes = [(2 if c.gated else 1) * c.channels for c in self.layer_cfgs for _ in c.dilations]
-            self.film = nn.Sequential(nn.Conv1d(num_knobs, film_hidden, 1), nn.Tanh(),
-                                      nn.Conv1d(film_hidden, 2 * sum(self.film_sizes), 1))
-            last = self.film[2]
-            assert isinstance(last, nn.Conv1d) and last.bias is not None
-            nn.init.zeros_(last.weight)
-            nn.init.zeros_(last.bias)
+            self.films.extend(FiLM(1 + num_knobs, (2 if c.gated else 1) * c.channels)
+                              for c in self.layer_cfgs for _ in c.dilations)
 
     @property
     def receptive_field(self) -> int:
@@ -113,49 +151,42 @@ class ConditionedWaveNet(KnobModel):
         """:attr:`arrays` as a typed list."""
         return modules_of(self.arrays, LayerArray)
 
+    @property
+    def film_blocks(self) -> list[FiLM]:
+        """The FiLM blocks, one per dilated layer in order (empty for ``concat``)."""
+        return modules_of(self.films, FiLM)
+
+    @property
+    def input_channels(self) -> int:
+        """Channels of the model input and condition: audio plus one per knob (``in_channels`` of the .nam file)."""
+        return 1 + self.num_knobs
+
     def config(self) -> dict[str, Any]:
         return {"num_knobs": self.num_knobs, "mechanism": self.mechanism, "preset": self.preset,
-                "layers": [asdict(c) for c in self.layer_cfgs], "head_scale": self.head_scale,
-                "film_hidden": self.film_hidden}
+                "layers": [asdict(c) for c in self.layer_cfgs], "head_scale": self.head_scale}
 
     def describe(self) -> str:
         return super().describe().replace("knob_nam model", f"knob-conditioned WaveNet ({self.mechanism})", 1)
 
-    def film_params(self, knobs: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Per layer ``(γ, β)``, each ``(batch, channels, 1 or samples)``, from knob signal ``(batch, k, 1 or samples)``."""
-        assert self.film is not None
-        p = self.film(knobs)
-        out, off = [], 0
-        for size in self.film_sizes:
-            out.append((p[:, off : off + size], p[:, off + size : off + 2 * size]))
-            off += 2 * size
-        return out
-
     def forward(self, x: torch.Tensor, knobs: torch.Tensor) -> torch.Tensor:
-        """``x`` ``(batch, samples)``, ``knobs`` ``(batch, k)`` or ``(batch, k, samples)`` → ``(batch, samples - rf + 1)``."""
-        kn = _knob_signal(knobs.to(x.dtype), x)
-        audio = x[:, None]
-        if self.mechanism == "concat":
-            c = torch.cat([audio, kn.expand(-1, -1, x.shape[-1])], dim=1)
-            y, head = audio, None
-            for i, array in enumerate(self.layer_arrays):
-                head, y = array(y, c, head, final=i == len(self.arrays) - 1)
-            assert head is not None
-            return self.head_scale * head[:, 0]
-        film = iter(self.film_params(kn))
-        y, head = audio, None
+        """``x`` ``(batch, samples)``, ``knobs`` ``(batch, k)`` or ``(batch, k, samples)`` → ``(batch, samples - rf + 1)``.
+
+        Computes what NAM's ``WaveNet`` computes on the input ``[x; knobs]`` (layer by layer, same operations)."""
+        kn = _knob_signal(knobs.to(x.dtype), x).expand(-1, -1, x.shape[-1])
+        c = torch.cat([x[:, None], kn], dim=1)  # the model input = the condition, (batch, 1 + k, samples)
+        mix = self.layer_cfgs[0].condition_size  # channels of c the input mixers read
+        films = iter(self.film_blocks)
+        y, head = c[:, : self.layer_cfgs[0].input_size], None
         for i, array in enumerate(self.layer_arrays):
             final = i == len(self.arrays) - 1
             y = array.rechannel(y)
             last = len(array.layers) - 1
             for j, layer in enumerate(array.dilated_layers):
-                gamma, beta = next(film)
                 z = layer.conv(y)
                 n = z.shape[-1]
-                z = z + layer.input_mixer(audio[..., -n:])
-                g = gamma if gamma.shape[-1] == 1 else gamma[..., -n:]
-                b = beta if beta.shape[-1] == 1 else beta[..., -n:]
-                z = z * (1.0 + g) + b
+                z = z + layer.input_mixer(c[:, :mix, -n:])
+                if self.films:
+                    z = next(films)(z, c[..., -n:])
                 if layer.gated:
                     a = torch.tanh(z[:, : layer.channels]) * torch.sigmoid(z[:, layer.channels :])
                 else:
@@ -231,6 +262,10 @@ def load_knob_model(path: str | Path) -> tuple[KnobModel, dict[str, Any]]:
     from helpers.training import read_checkpoint
 
     payload = read_checkpoint(path, kind="knobs")
+    if "film_hidden" in (payload.get("config") or {}):
+        raise CheckpointError(f"{path}: a FiLM model of the earlier course version (a knob MLP, which NAM's .nam "
+                              "format cannot hold); retrain it (notebook 05 or train_knobs): FiLM is now NAM's own "
+                              "linear FiLM block")
     try:
         model = knob_model_from_config(payload["family"], payload["config"])
         model.load_state_dict(payload["state_dict"])

@@ -4,7 +4,9 @@
 the model that setting's encoded knob vector; held-out settings (role ``heldout``) are never drawn. Validation:
 plain ESR on the validation time range of the training settings (seen settings, unseen audio), averaged over
 the settings. The rest (MSE loss, warm-up and decay over a time budget, clipping, checkpoints, resume,
-tracking, CPU workers) is the amp recipe of :mod:`helpers.amp.train` and :mod:`helpers.training`.
+tracking, CPU workers) is the amp recipe of :mod:`helpers.amp.train` and :mod:`helpers.training`;
+:func:`recipe` takes its settings (budget, crops, workers) from :mod:`helpers.amp.workflow`, and
+``python -m helpers.knobs train`` runs it from the command line.
 """
 
 from __future__ import annotations
@@ -38,7 +40,6 @@ class KnobTrainConfig(training.TrainConfig):
     encoding: str = "values"  #: values or onehot (see helpers.knobs.encoding)
     preset: str | None = "nano"  #: NAM preset of the WaveNets
     layers: list[dict] | None = None  #: explicit NAM layer arrays (overrides preset)
-    film_hidden: int = 16
     hidden_size: int = 40  #: LSTM
     lstm_warmup: int = 1024  #: LSTM samples dropped before the loss (state settling)
     batch_size: int = 8
@@ -54,10 +55,7 @@ class KnobTrainConfig(training.TrainConfig):
     def model_kwargs(self) -> dict[str, Any]:
         if self.kind == "lstm":
             return {"hidden_size": self.hidden_size, "warmup": self.lstm_warmup}
-        kw: dict[str, Any] = {"preset": self.preset, "layers": self.layers}
-        if self.kind == "film":
-            kw["film_hidden"] = self.film_hidden
-        return kw
+        return {"preset": self.preset, "layers": self.layers}
 
 
 class KnobTask(training.Task[KnobModel]):
@@ -128,6 +126,28 @@ def train_knobs(data: KnobData, cfg: KnobTrainConfig | None = None, **overrides:
     task = KnobTask(data, cfg)
     result = training.Trainer(cfg).fit(task)
     return KnobTrainResult(**result.__dict__, encoding=task.encoding)
+
+
+def recipe(kind: str = "concat", *, quick: bool = False, **overrides: Any) -> KnobTrainConfig:
+    """The amp recipe for a conditioned model: :mod:`helpers.amp.workflow`'s training settings, reused.
+
+    Full mode: ``FULL_TRAINING`` (a 600 s wall-clock budget, up to 1000 epochs, 8 crops × 16,384 output
+    samples) on ``workers="auto"`` single-threaded CPU processes, NAM preset ``standard``; the engine's
+    schedule then warms the rate up over the first 10 % of the budget and decays it to 5 % at its end (MSE
+    loss, Adam 8e-3, the :class:`KnobTrainConfig` defaults). Quick mode: ``QUICK_TRAINING`` (4 epochs of
+    12 steps, 4 × 8192-sample crops) in one process, preset ``nano``, 0.5 s of validation audio per setting.
+    ``kind="lstm"`` drops the preset. ``overrides`` (any :class:`KnobTrainConfig` field) win, e.g.
+    ``budget_s=60.0 * minutes``.
+    """
+    from helpers.amp.workflow import FULL_TRAINING, QUICK_TRAINING
+
+    base: dict[str, Any] = dict(QUICK_TRAINING) if quick else {**FULL_TRAINING, "workers": "auto"}
+    base.update(preset="nano" if quick else "standard")
+    if quick:
+        base["val_seconds"] = 0.5
+    if kind == "lstm":
+        base["preset"] = None
+    return KnobTrainConfig(kind=kind, **{**base, **overrides})
 
 
 def encoding_from_payload(payload: dict[str, Any]) -> KnobEncoding:

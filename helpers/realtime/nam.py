@@ -27,9 +27,16 @@ _ACT = {"Tanh": np.tanh, "Sigmoid": expit, "ReLU": lambda z, out: np.maximum(z, 
 
 
 class ArrayPlan:
-    """Precomputed matrices and delay lines of one layer array (shared with the knob-conditioned engine)."""
+    """Precomputed matrices and delay lines of one layer array (shared with the knob-conditioned engine).
 
-    def __init__(self, array, cond: int, prev_rows: int, prev_channels: int, final: bool, capacity: int):
+    ``cond``: condition rows carried along (the input mixers read the first ``condition_size`` of them);
+    ``prev_channels``: channels of the previous stage's ``x`` rows (the re-channel reads the first ``input_size``).
+    ``films``: per layer a NAM FiLM 1×1 conv ``(weight (2·mid, cond), bias (2·mid,))`` of the condition applied as
+    ``z ← scale · z + shift`` before the activation (``activation_pre_film``); ``None`` for none.
+    """
+
+    def __init__(self, array, cond: int, prev_rows: int, prev_channels: int, final: bool, capacity: int,
+                 films: list[tuple[np.ndarray, np.ndarray]] | None = None):
         cfg = array.cfg
         c, k = cfg.channels, cfg.kernel_size
         self.channels, self.kernel, self.gated, self.final = c, k, cfg.gated, final
@@ -38,20 +45,33 @@ class ArrayPlan:
         self.act = _ACT[cfg.activation]
         # re-channel: previous stage rows [x_prev; c; 1] → [W x_prev; c; 1]
         re = np.zeros((rows, prev_rows), dtype=np.float32)
-        re[:c, :prev_channels] = as_numpy(array.rechannel.weight)[:, :, 0]
+        w_in = as_numpy(array.rechannel.weight)[:, :, 0]
+        if w_in.shape[1] > prev_channels:
+            raise StreamingError(f"the re-channel reads {w_in.shape[1]} channels, the previous stage has {prev_channels}")
+        re[:c, : w_in.shape[1]] = w_in
         re[c : c + cond, prev_channels : prev_channels + cond] = np.eye(cond, dtype=np.float32)
         re[rows - 1, prev_rows - 1] = 1.0
         self.rechannel = re
         self.convs, self.res = [], []
         for layer in array.layers:
             mixer = as_numpy(layer.input_mixer.weight)[:, :, 0]  # (mid, cond)
-            extra = {c + i: mixer[:, i] for i in range(cond)}
+            extra = {c + i: mixer[:, i] for i in range(mixer.shape[1])}  # the first condition rows
             extra[rows - 1] = as_numpy(layer.conv.bias)
             self.convs.append(stacked_kernel(layer.conv.weight, rows, extra))
             res = np.zeros((rows, c + 1), dtype=np.float32)
             res[:c, :c] = as_numpy(layer.layer1x1.weight)[:, :, 0]
             res[:c, c] = as_numpy(layer.layer1x1.bias)
             self.res.append(res)
+        self.films: list[np.ndarray] | None = None
+        if films is not None:
+            if len(films) != len(self.dilations):
+                raise StreamingError(f"{len(films)} FiLM blocks for {len(self.dilations)} layers")
+            self.films = []
+            for w, b in films:
+                f = np.zeros((w.shape[0], rows), dtype=np.float32)
+                f[:, c : c + w.shape[1]] = w
+                f[:, rows - 1] = b
+                self.films.append(f)
         self.head_w = as_numpy(array.head_rechannel.weight)[:, :, 0]
         self.head_b = as_numpy(array.head_rechannel.bias, (cfg.head_size,))[:, None]
         self.lines = [DelayLine(rows, (k - 1) * d, capacity, ones_rows=(rows - 1,)) for d in self.dilations]
@@ -63,13 +83,9 @@ class ArrayPlan:
             self._acts = np.ones((len(self.dilations), self.channels + 1, n), dtype=np.float32)
         return self._acts
 
-    def run(self, inp: np.ndarray, head: np.ndarray | None, q: int,
-            film: list[tuple[np.ndarray, np.ndarray]] | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    def run(self, inp: np.ndarray, head: np.ndarray | None, q: int) -> tuple[np.ndarray, np.ndarray | None]:
         """``inp``: previous stage ``(prev_rows, n)``; returns ``(head_out, residual rows)`` (``None`` for the
-        model's last array, whose residual output nothing reads).
-
-        ``film``: per layer ``(γ, β)`` (``(channels, 1 or n)``) scaling and shifting the pre-activations
-        as ``z·(1 + γ) + β`` (the FiLM knob conditioning); ``None`` for plain NAM."""
+        model's last array, whose residual output nothing reads)."""
         n = inp.shape[1]
         c, lines, acts = self.channels, self.lines, self.acts(n)
         np.matmul(self.rechannel, inp, out=lines[0].window(q, n))
@@ -77,10 +93,11 @@ class ArrayPlan:
         out = None
         for i, (line, d) in enumerate(zip(lines, self.dilations)):
             z = self.convs[i] @ line.taps(q, n, self.kernel, d)
-            if film is not None:
-                gamma, beta = film[i]
-                z *= 1.0 + gamma
-                z += beta
+            if self.films is not None:  # FiLM of the condition rows of this layer's input (same samples as z)
+                s = self.films[i] @ line.window(q, n)
+                mid = z.shape[0]
+                z *= s[:mid]
+                z += s[mid:]
             a = acts[i, :c]
             if self.gated:
                 np.tanh(z[:c], out=a)
