@@ -269,9 +269,15 @@ def knob_training(kind: str, quick: bool) -> dict[str, Any]:
 
 
 def knob_dataset(device: str, knobs: Iterable[str], *, quick: bool, seed: int) -> Path:
-    """Notebook 05's demo knob dataset (its ``manifest.json``), built when missing."""
+    """Notebook 05's demo knob dataset (its ``manifest.json``), built when missing.
+
+    Every setting plays the reamp signal of the mode: quick, the ~19 s quick signal (seconds to render and
+    train on); full, the whole ~2 min 50 s signal (~130 s of training audio per setting, 20 recordings,
+    about 650 MB in memory), so the models see as much audio per setting as a single-setting capture.
+    """
     levels, heldout = KNOB_GRID[bool(quick)]
-    return ensure_demo_knob_dataset(device, tuple(knobs), levels=levels, heldout=heldout, quick=True, seed=seed)
+    return ensure_demo_knob_dataset(device, tuple(knobs), levels=levels, heldout=heldout, quick=bool(quick),
+                                    seed=seed)
 
 
 def train_knob_model(dataset: str | Path, kind: str, *, quick: bool, seed: int, name: str) -> Path:

@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("parts", nargs="*", help=f"parts to run (default: {', '.join(PARTS)})")
     parser.add_argument("--quick", action="store_true", help="tiny budgets: checks the benchmark runs, not the figures")
     parser.add_argument("--minutes", type=float, default=None,
-                        help="training budget per run for the parts that train (amp default: 10)")
+                        help="training budget per run for the parts that train (amp, knobs default: 10)")
     parser.add_argument("--presets", nargs="+", default=None,
                         help="amp part: NAM presets to compare (default: feather standard)")
     parser.add_argument("--devices", nargs="+", default=None,
