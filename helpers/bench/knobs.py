@@ -21,9 +21,8 @@ streamed) against the dedicated model's.
 
 from __future__ import annotations
 
-import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -35,6 +34,7 @@ from helpers.amp.evaluate import predict as amp_predict
 from helpers.amp.train import train
 from helpers.amp.workflow import training_config
 from helpers.export.nam_knobs import export_knob_nam, load_knob_nam
+from helpers.export.report import single_thread
 from helpers.knobs.dataset import KnobData, load_knob_dataset
 from helpers.knobs.encoding import KnobEncoding
 from helpers.knobs.evaluate import knob_vectors
@@ -93,19 +93,6 @@ def train_dedicated(data: KnobData, index: int, minutes: float, *, quick: bool =
                      "epochs": r.epochs_run, "best_val_esr": r.best_score}
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1):
-            yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def streaming_rtf(model: CausalModel, x: np.ndarray, knobs: np.ndarray | None = None, block_size: int = BLOCK_SIZE,
                   sample_rate: int = 48_000, repeats: int = 3) -> dict[str, float]:
     """Real-time factor (compute seconds per audio second, best of ``repeats``; < 1 is real time) of streaming
@@ -115,7 +102,7 @@ def streaming_rtf(model: CausalModel, x: np.ndarray, knobs: np.ndarray | None = 
 
     x = np.asarray(x, dtype=np.float32)
     blocks = [x[i : i + block_size] for i in range(0, len(x), block_size)]
-    with _one_thread(), torch.inference_mode():
+    with single_thread(), torch.inference_mode():
         engine = make_streamer(model)
         best, out = float("inf"), np.zeros(0, dtype=np.float32)
         for _ in range(repeats):
