@@ -31,11 +31,13 @@ def knobs_cli(tmp_path):
 
 def test_train_writes_the_checkpoint_and_prints_unseen_setting_esr(knobs_cli, tmp_path):
     out = tmp_path / "models" / "drive_tone.pt"
-    proc = knobs_cli("train", "--quick", "--kind", "film", "--minutes", "0.05", "--out", str(out), "--no-track")
+    proc = knobs_cli("train", "--quick", "--kind", "film", "--film", "activation_pre_film", "activation_post_film",
+                     "--minutes", "0.05", "--out", str(out), "--no-track")
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     model, encoding, payload = load_trained(out)  # the copy is a complete, loadable checkpoint
     assert model.family == "knob_nam" and model.config()["mechanism"] == "film"
+    assert model.config()["film_positions"] == ["activation_pre_film", "activation_post_film"]
     assert encoding.space.names == ["drive", "tone"] and payload["kind"] == "knobs"
     assert str(out) in proc.stdout
     rows = re.findall(r"^  drive=(\S+) tone=(\S+)\s+([0-9.]+)$", proc.stdout, flags=re.M)
@@ -49,11 +51,13 @@ def test_train_writes_the_checkpoint_and_prints_unseen_setting_esr(knobs_cli, tm
 
 
 @pytest.mark.parametrize(("args", "words"), [
-    (("train", "--kind", "wavenet", "--quick"), ("unknown model kind 'wavenet'", "concat, film, lstm")),
+    (("train", "--kind", "wavenet", "--quick"), ("unknown model kind 'wavenet'", "concat, film, concat+film, lstm")),
     (("train", "--quick", "--device", "fuzzbox"), ("no virtual device 'fuzzbox'", "overdrive")),
     (("train", "--quick", "--knobs", "drive", "volume"), ("volume",)),
     (("train", "--quick", "--minutes", "0"), ("--minutes must be a positive",)),
     (("train", "--quick", "--encoding", "binary"), ("unknown knob encoding 'binary'",)),
+    (("train", "--quick", "--film", "head1x1_post_film"), ("head1x1_post_film is not one", "conv_pre_film")),
+    (("train", "--quick", "--kind", "lstm", "--film", "conv_pre_film"), ("not --kind lstm",)),
 ])
 def test_bad_input_is_a_named_error_without_traceback(knobs_cli, args, words):
     proc = knobs_cli(*args)

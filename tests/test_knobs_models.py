@@ -17,7 +17,14 @@ from helpers.knobs.export import (
     load_knob_wavenet,
     reference_lstm,
 )
-from helpers.knobs.models import build_knob_model, predict
+from helpers.knobs.models import (
+    DEFAULT_FILM,
+    FILM_POSITIONS,
+    ConditionedWaveNet,
+    build_knob_model,
+    knob_model_from_config,
+    predict,
+)
 from helpers.knobs.space import KnobNameError, KnobSpace
 from helpers.realtime.conditioned import stream_knobs
 
@@ -25,13 +32,22 @@ SPACE = KnobSpace.from_device(get_device("overdrive"), ["drive", "tone"])
 VALUES = make_encoding("values", SPACE)
 
 
+#: FiLM variants beyond the two mechanisms: every position NAM's format allows, reading the audio too (an imported
+#: file), and concat routing with FiLM as well
+VARIANTS = {"film_all": ("film", {"film_positions": FILM_POSITIONS, "film_reads_audio": True}),
+            "concat_film": ("concat", {"film_positions": ["conv_pre_film", "conv_post_film", "layer1x1_post_film"]})}
+
+
 def _model(kind, k=2, seed=0):
     torch.manual_seed(seed)
-    m = build_knob_model(kind, k, **({"hidden_size": 8, "warmup": 32} if kind == "lstm" else {}))
-    if kind == "film":  # the FiLM blocks start as the identity (scale 1, shift 0); give them weights to test
+    kind, extra = VARIANTS.get(kind, (kind, {}))
+    m = build_knob_model(kind, k, **({"hidden_size": 8, "warmup": 32} if kind == "lstm" else extra))
+    if isinstance(m, ConditionedWaveNet) and m.films:  # FiLM starts as the identity; give it weights
         with torch.no_grad():
             for p in m.films.parameters():
                 p.add_(0.3 * torch.randn_like(p))
+            for block in m.film_blocks if not m.film_reads_audio else []:  # a FiLM on the knobs alone:
+                block.conv.weight[:, 0] = 0.0  # its audio column stays 0 in training
     return m.eval()
 
 
@@ -43,7 +59,7 @@ def x():
     return (0.3 * np.random.default_rng(0).standard_normal(3000)).astype(np.float32)
 
 
-@pytest.mark.parametrize("kind", ["concat", "film", "lstm"])
+@pytest.mark.parametrize("kind", ["concat", "film", "lstm", *VARIANTS])
 @pytest.mark.parametrize("k", [2, 3])
 def test_shapes_and_conditioning(kind, k):
     m = _model(kind, k)
@@ -60,6 +76,20 @@ def test_shapes_and_conditioning(kind, k):
         m.process(torch.randn(500), knobs=torch.rand(k + 1))
 
 
+def test_kinds_and_film_positions():
+    both = build_knob_model("concat+film", 2)
+    assert both.mechanism == "concat" and both.film_positions == DEFAULT_FILM
+    assert build_knob_model("film", 2).film_positions == DEFAULT_FILM
+    assert build_knob_model("concat", 2).film_positions == ()
+    # a checkpoint written before FiLM positions were a setting: its FiLM sat before the activation
+    old = {k: v for k, v in build_knob_model("film", 2).config().items() if k != "film_positions"}
+    assert knob_model_from_config("knob_nam", old).film_positions == ("activation_pre_film",)
+    with pytest.raises(ValueError, match="unknown FiLM position"):
+        build_knob_model("film", 2, film_positions=["head1x1_post_film"])
+    with pytest.raises(ValueError, match="at least one FiLM position"):
+        build_knob_model("film", 2, film_positions=[])
+
+
 def test_concat_uses_the_input_mixer_and_film_starts_as_identity():
     concat = build_knob_model("concat", 2)
     assert all(layer.input_mixer.weight.shape[1] == 3 for a in concat.arrays for layer in a.layers)
@@ -67,13 +97,13 @@ def test_concat_uses_the_input_mixer_and_film_starts_as_identity():
     assert not concat.arrays[0].rechannel.weight[:, 1:].any()  # its knob columns start at zero
     film = build_knob_model("film", 2)
     assert all(layer.input_mixer.weight.shape[1] == 1 for a in film.arrays for layer in a.layers)
-    assert len(film.films) == sum(len(a.layers) for a in film.arrays)  # one NAM FiLM block per layer
+    assert len(film.films) == sum(len(a.layers) for a in film.arrays)  # one NAM FiLM block per layer (one position)
     xb = torch.randn(1, film.receptive_field + 50)
     assert torch.equal(film(xb, torch.zeros(1, 2)), film(xb, torch.ones(1, 2)))  # untrained FiLM ignores knobs
     assert film.receptive_field == concat.receptive_field
 
 
-@pytest.mark.parametrize("kind", ["concat", "film", "lstm"])
+@pytest.mark.parametrize("kind", ["concat", "film", "lstm", *VARIANTS])
 def test_streaming_equals_offline_with_constant_and_moving_knobs(kind, x):
     m = _model(kind)
     const = VALUES.encode({"drive": 2, "tone": 9})

@@ -6,8 +6,9 @@ the conditioned models never see, every recording playing the whole reamp signal
 
 Runs, each with the same wall-clock ``minutes`` and the amp recipe on this machine's CPU workers:
 
-* one conditioned NAM ``standard`` model per mechanism (``concat`` and ``film``), trained on the 16 settings
-  (:func:`helpers.knobs.train.recipe`);
+* one conditioned NAM ``standard`` model per mechanism, trained on the 16 settings
+  (:func:`helpers.knobs.train.recipe`): by default ``concat`` (the knobs through NAM's input mixers) and
+  ``concat+film`` (the same plus a NAM FiLM block after every activation); ``--mechanisms film`` adds FiLM alone;
 * the baseline, measured in the same run: one dedicated plain NAM ``standard`` model per held-out setting,
   trained on that setting's recording alone (:mod:`helpers.amp.train`, the amp recipe of ``make bench amp``).
   Together they use 4 × ``minutes``: what covering those four settings one capture at a time costs.
@@ -33,11 +34,13 @@ from helpers.amp.data import AmpData
 from helpers.amp.evaluate import predict as amp_predict
 from helpers.amp.train import train
 from helpers.amp.workflow import training_config
+from helpers.errors import ConfigError
 from helpers.export.nam_knobs import export_knob_nam, load_knob_nam
 from helpers.export.report import single_thread
 from helpers.knobs.dataset import KnobData, load_knob_dataset
 from helpers.knobs.encoding import KnobEncoding
 from helpers.knobs.evaluate import knob_vectors
+from helpers.knobs.models import KINDS
 from helpers.knobs.models import predict as knob_predict
 from helpers.knobs.train import recipe, train_knobs
 from helpers.losses import esr
@@ -47,7 +50,7 @@ from helpers.paths import checkpoints_dir
 DEVICE = "overdrive"
 KNOBS = ("drive", "tone")
 PRESET = "standard"
-MECHANISMS = ("concat", "film")
+MECHANISMS = ("concat", "concat+film")  #: conditioned kinds run by default (``film`` alone on request)
 BLOCK_SIZE = 64  #: samples per streaming block for the real-time factor
 
 
@@ -71,7 +74,8 @@ def recording_as_capture(data: KnobData, index: int) -> AmpData:
 
 def train_conditioned(data: KnobData, kind: str, minutes: float, *, quick: bool = False, workers: int | str = "auto",
                       seed: int = 0) -> tuple[Any, KnobEncoding, dict[str, float]]:
-    """A ``standard`` conditioned model (``kind`` concat or film) on the training settings for ``minutes``."""
+    """A ``standard`` conditioned model (``kind`` concat, film or concat+film) on the training settings for
+    ``minutes``."""
     cfg = recipe(kind, quick=quick, preset=PRESET, budget_s=60.0 * minutes, workers=workers, seed=seed,
                  track=False, progress=False, resume=False, run_name=f"bench_knobs_{kind}",
                  checkpoint_dir=str(checkpoints_dir("bench", "knobs", data.name, kind)))
@@ -127,6 +131,9 @@ def run(quick: bool = False, minutes: float | None = None, mechanisms: Sequence[
     from helpers.course import knob_dataset
     from helpers.parallel import cpu_workers
 
+    bad = [m for m in mechanisms if m not in KINDS or m == "lstm"]
+    if bad:
+        raise ConfigError(f"unknown conditioned WaveNet kind(s) {bad}; choose from concat, film, concat+film")
     minutes = minutes if minutes is not None else (0.05 if quick else 10.0)
     data = load_knob_dataset(knob_dataset(DEVICE, KNOBS, quick=quick, seed=seed))
     heldout, seen = data.indices("heldout"), data.indices("train")
@@ -182,27 +189,27 @@ def run(quick: bool = False, minutes: float | None = None, mechanisms: Sequence[
           f"ratio = conditioned ÷ dedicated")
     head = f"{'held-out setting':<24}{'dedicated':>11}"
     for kind in conditioned:
-        head += f"{kind:>11}{'ratio':>8}"
+        head += f"{kind:>12}{'ratio':>8}"
     print(head)
     for j, label in enumerate(labels):
         line = f"{label:<24}{ded[j]:>11.5f}"
         for c in conditioned.values():
-            line += f"{c['test_esr'][j]:>11.5f}{c['esr_ratio_per_setting'][j]:>7.2f}×"
+            line += f"{c['test_esr'][j]:>12.5f}{c['esr_ratio_per_setting'][j]:>7.2f}×"
         print(line)
     line = f"{'mean':<24}{ded.mean():>11.5f}"
     for c in conditioned.values():
-        line += f"{c['mean_test_esr']:>11.5f}{c['esr_ratio_of_means']:>7.2f}×"
+        line += f"{c['mean_test_esr']:>12.5f}{c['esr_ratio_of_means']:>7.2f}×"
     print(line)
     line = f"{'seen settings (mean)':<24}{'':>11}"
     for c in conditioned.values():
-        line += f"{c['seen_settings_test_esr']:>11.5f}{'':>8}"
+        line += f"{c['seen_settings_test_esr']:>12.5f}{'':>8}"
     print(line)
     line = f"{f'streaming RTF, block {BLOCK_SIZE}':<24}{dedicated_rtf['rtf']:>11.3f}"
     for c in conditioned.values():
-        line += f"{c['rtf']['rtf']:>11.3f}{c['rtf_ratio']:>7.2f}×"
+        line += f"{c['rtf']['rtf']:>12.3f}{c['rtf_ratio']:>7.2f}×"
     print(line)
     line = f"{'samples/s (training)':<24}{np.mean([d['samples_per_second'] for d in dedicated]):>11,.0f}"
     for c in conditioned.values():
-        line += f"{c['samples_per_second']:>11,.0f}{'':>8}"
+        line += f"{c['samples_per_second']:>12,.0f}{'':>8}"
     print(line)
     return results

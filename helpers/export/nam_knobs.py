@@ -15,16 +15,20 @@ is exactly such a network, so it is written without approximation::
      "sample_rate": 48000,
      "metadata": {name, …, loudness, "knobs": [{"name", "channel", "min", "max", "default", "unit",
                                                 "default_normalized", "description"}, …],
-                  "knob_encoding": …, "conditioning": "concat" | "film"}}
+                  "knob_encoding": …, "conditioning": "concat" | "film", "film_positions": [...]}}
 
 * ``concat``: ``input_size = condition_size = 1 + k`` in every array's condition and the first re-channel;
-* ``film``: the same routing with the audio-only weights zero-padded on the knob columns, plus NAM's
-  ``activation_pre_film`` block (``active``, ``shift``) in every layer: ``z ← scale · z + shift`` with
-  ``[scale; shift]`` a 1×1 conv (with bias) of the condition.
+* ``film``: the same routing with the audio-only weights zero-padded on the knob columns;
+* FiLM (``film`` models, and ``concat`` models with ``film_positions``): NAM's FiLM block (``active``, ``shift``)
+  at each of the model's positions in every layer (``activation_pre_film`` by default; also ``conv_pre_film``,
+  ``conv_post_film``, ``input_mixin_post_film``, ``activation_post_film``, ``layer1x1_post_film``):
+  ``v ← scale · v + shift`` with ``[scale; shift]`` a 1×1 conv (with bias) of the condition, whose audio column
+  is zero when the model's FiLM reads the knobs alone.
 
 Weight order (NAM's ``import_weights``): per layer array the re-channel weight; per layer the dilated conv weight
-and bias, the input-mixer weight, the 1×1 weight and bias, then the FiLM conv weight and bias (FiLM models); the
-head re-channel weight (and bias); finally ``head_scale``. Every weight is PyTorch's ``weight.flatten()``.
+and bias, the input-mixer weight, the 1×1 weight and bias, then each FiLM conv's weight and bias in NAM's position
+order; the head re-channel weight (and bias); finally ``head_scale``. Every weight is PyTorch's
+``weight.flatten()``.
 
 Knob channel ``1 + i`` carries knob ``i``'s value mapped linearly to ``[0, 1]`` (minimum → 0, maximum → 1: the
 ``values`` encoding). Levels are folded in as for plain captures (:func:`helpers.export.common.fold_gains`): the
@@ -38,8 +42,9 @@ host holds the knob channels during pre-warm. NAM's Python ``WaveNet.forward`` a
 (``._net``) runs the multi-channel input (:func:`run_nam_reader`).
 
 :func:`load_knob_nam` reads such a file back into a ``ConditionedWaveNet`` — also a 0.7 WaveNet trained by NAM
-whose extra inputs are knobs, as long as it uses only what the course model has (the A1 layer features plus
-``activation_pre_film``); anything else is refused with :class:`~helpers.errors.ExportError` naming what is missing.
+whose extra inputs are knobs, as long as it uses only what the course model has (the A1 layer features plus FiLM at
+the six positions above, with or without a shift, reading the audio or not, knobs routed through the mixers or
+not); anything else is refused with :class:`~helpers.errors.ExportError` naming what is missing.
 """
 
 from __future__ import annotations
@@ -58,15 +63,14 @@ from helpers.errors import ExportError
 from helpers.export.common import UnsupportedModelError, read_json
 from helpers.export.nam import NamMetadata, loudness_probe
 from helpers.knobs.encoding import KnobEncoding, make_encoding
-from helpers.knobs.models import ConditionedLSTM, ConditionedWaveNet, KnobModel
+from helpers.knobs.models import FILM_POSITIONS, ConditionedLSTM, ConditionedWaveNet, KnobModel
 from helpers.knobs.space import KnobSpace
 from helpers.models.nam_wavenet import ACTIVATIONS, PRESETS
 
 FILE_VERSION = "0.7.0"
-#: NAM 0.7's optional FiLM positions in a layer (the course's FiLM is ``activation_pre_film``).
+#: NAM 0.7's optional FiLM positions in a layer, in its weight order (the course model holds all but two).
 FILM_NAMES = ("conv_pre_film", "conv_post_film", "input_mixin_pre_film", "input_mixin_post_film",
               "activation_pre_film", "activation_post_film", "layer1x1_post_film", "head1x1_post_film")
-COURSE_FILM = "activation_pre_film"
 KNOB_ENCODING_NOTE = ("input channel 0 is the audio; channel 1 + i carries knob i as (value - min) / (max - min), "
                       "in [0, 1]")
 _ARRAY_KEYS = {"input_size", "condition_size", "head", "head_size", "head_bias", "channels", "kernel_size",
@@ -129,7 +133,7 @@ def _padded(weight: torch.Tensor, columns: int) -> torch.Tensor:
 def _ordered_tensors(model: ConditionedWaveNet) -> list[torch.Tensor]:
     """The weights in NAM's ``import_weights`` order (without ``head_scale``), padded to the file's shapes."""
     n_in = model.input_channels
-    films = iter(model.film_blocks)
+    films = iter(model.film_weights())
     out: list[torch.Tensor] = []
     for i, array in enumerate(model.layer_arrays):
         re = array.rechannel.weight
@@ -138,10 +142,8 @@ def _ordered_tensors(model: ConditionedWaveNet) -> list[torch.Tensor]:
             assert layer.conv.bias is not None and layer.layer1x1.bias is not None  # built with biases
             out += [layer.conv.weight, layer.conv.bias, _padded(layer.input_mixer.weight, n_in),
                     layer.layer1x1.weight, layer.layer1x1.bias]
-            if model.films:
-                film = next(films)
-                assert film.conv.bias is not None
-                out += [film.conv.weight, film.conv.bias]
+            for _ in model.film_positions:  # NAM's FiLM order within a layer
+                out += list(next(films))
         out.append(array.head_rechannel.weight)
         if array.head_rechannel.bias is not None:
             out.append(array.head_rechannel.bias)
@@ -171,7 +173,7 @@ def knob_nam_layers(model: ConditionedWaveNet) -> list[dict[str, Any]]:
             "activation": [dict(primary) for _ in range(n)], "bottleneck": c.channels,
             "head1x1": {"active": False, "out_channels": 1, "groups": 1}, "layer1x1": {"active": True, "groups": 1},
             "groups_input": 1, "groups_input_mixin": 1,
-            **{name: _film_entry(model.mechanism == "film" and name == COURSE_FILM) for name in FILM_NAMES},
+            **{name: _film_entry(name in model.film_positions) for name in FILM_NAMES},
             "gating_mode": ["gated" if c.gated else "none"] * n,
             "secondary_activation": [{"type": "Sigmoid"} if c.gated else None for _ in range(n)],
             "slimmable": None,
@@ -218,6 +220,7 @@ def knob_nam_dict(model: KnobModel, encoding: KnobEncoding, *, metadata: NamMeta
     md["knobs"] = knob_metadata(encoding.space)
     md["knob_encoding"] = KNOB_ENCODING_NOTE
     md["conditioning"] = m.mechanism
+    md["film_positions"] = list(m.film_positions)
     config = {"in_channels": m.input_channels, "layers": knob_nam_layers(m), "head": None,
               "head_scale": float(np.float32(m.head_scale))}
     return {"version": FILE_VERSION, "metadata": md, "architecture": "WaveNet", "config": config,
@@ -245,9 +248,9 @@ def _types(value: Any) -> list[Any]:
     return out
 
 
-def _array_config(raw: dict[str, Any], i: int, n_in: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """One layer array of the file → (``LayerArrayConfig`` fields, FiLM settings or ``None``); refuses what the
-    course model cannot hold."""
+def _array_config(raw: dict[str, Any], i: int, n_in: int) -> tuple[dict[str, Any], dict[str, bool]]:
+    """One layer array of the file → (``LayerArrayConfig`` fields, its active FiLM positions → whether each has a
+    shift); refuses what the course model cannot hold."""
     where = f"layer array {i}"
     unknown = set(raw) - _ARRAY_KEYS
     if unknown:
@@ -290,17 +293,17 @@ def _array_config(raw: dict[str, Any], i: int, n_in: int) -> tuple[dict[str, Any
             problems.append(key)
     if raw.get("slimmable") is not None:
         problems.append("slimmable layers")
-    film = None
+    films: dict[str, bool] = {}  # active FiLM position → has a shift
     for name in FILM_NAMES:
         fp = raw.get(name) or {}
         if not fp.get("active"):
             continue
-        if name != COURSE_FILM:
-            problems.append(f"{name} (the course's FiLM sits at {COURSE_FILM} only)")
+        if name not in FILM_POSITIONS:
+            problems.append(f"{name} (the course model's FiLM positions are {', '.join(FILM_POSITIONS)})")
         elif fp.get("groups", 1) != 1:
             problems.append(f"{name} with groups {fp.get('groups')}")
         else:
-            film = {"shift": bool(fp.get("shift", True))}
+            films[name] = bool(fp.get("shift", True))
     head = raw.get("head")
     if head is not None:
         if head.get("kernel_size", 1) != 1:
@@ -318,7 +321,12 @@ def _array_config(raw: dict[str, Any], i: int, n_in: int) -> tuple[dict[str, Any
     cfg = {"input_size": int(raw["input_size"]), "condition_size": n_in, "head_size": head_size, "channels": channels,
            "kernel_size": next(iter(ks_set)), "dilations": dilations,
            "activation": "Tanh" if gated else str(next(iter(acts))), "gated": gated, "head_bias": head_bias}
-    return cfg, film
+    return cfg, films
+
+
+def _film_dim(name: str, channels: int, mid: int) -> int:
+    """Channels a FiLM block at ``name`` modulates (``mid`` = conv outputs: 2 × channels when gated)."""
+    return channels if name in ("conv_pre_film", "activation_post_film", "layer1x1_post_film") else mid
 
 
 def _take(weights: np.ndarray, pos: int, shape: tuple[int, ...]) -> tuple[np.ndarray, int]:
@@ -333,7 +341,8 @@ def knob_model_from_nam(nam: dict[str, Any]) -> tuple[ConditionedWaveNet, KnobEn
 
     The knob space comes from ``metadata.knobs``; a file without it (trained elsewhere) gets knobs named
     ``input_1 …`` with range 0..1 and default 0. :class:`ExportError` names what a file uses that the course
-    model lacks (other FiLM positions, bottlenecks, head 1×1s, grouped convs, a post-head, …)."""
+    model lacks (FiLM at input_mixin_pre_film or head1x1_post_film, bottlenecks, head 1×1s, grouped convs, a
+    post-head, …)."""
     if nam.get("architecture") != "WaveNet":
         raise ExportError(f"knob .nam files are WaveNets; this one is {nam.get('architecture')!r} (NAM's LSTM and "
                           "Linear models take the audio alone)")
@@ -354,7 +363,7 @@ def knob_model_from_nam(nam: dict[str, Any]) -> tuple[ConditionedWaveNet, KnobEn
     weights = np.asarray(nam.get("weights", []), dtype=np.float32)
     # read every tensor at the file's shapes, in NAM's order
     pos, arrays = 0, []
-    for c, film in parsed:
+    for c, films in parsed:
         mid = (2 if c["gated"] else 1) * c["channels"]
         rec: dict[str, Any] = {}
         rec["rechannel"], pos = _take(weights, pos, (c["channels"], c["input_size"], 1))
@@ -366,10 +375,12 @@ def knob_model_from_nam(nam: dict[str, Any]) -> tuple[ConditionedWaveNet, KnobEn
             lay["mixer"], pos = _take(weights, pos, (mid, n_in, 1))
             lay["l1_w"], pos = _take(weights, pos, (c["channels"], c["channels"], 1))
             lay["l1_b"], pos = _take(weights, pos, (c["channels"],))
-            if film is not None:
-                rows = (2 if film["shift"] else 1) * mid
-                lay["film_w"], pos = _take(weights, pos, (rows, n_in, 1))
-                lay["film_b"], pos = _take(weights, pos, (rows,))
+            lay["films"] = {}
+            for name, shift in films.items():  # NAM's order (FILM_NAMES)
+                rows = (2 if shift else 1) * _film_dim(name, c["channels"], mid)
+                w, pos = _take(weights, pos, (rows, n_in, 1))
+                b, pos = _take(weights, pos, (rows,))
+                lay["films"][name] = (w, b)
             layers.append(lay)
         rec["layers"] = layers
         rec["head_w"], pos = _take(weights, pos, (c["head_size"], c["channels"], 1))
@@ -378,27 +389,24 @@ def knob_model_from_nam(nam: dict[str, Any]) -> tuple[ConditionedWaveNet, KnobEn
         arrays.append(rec)
     if len(weights) != pos + 1:
         raise ExportError(f"weight mismatch: the config needs {pos + 1} weights, the file has {len(weights)}")
-    has_film = any(film is not None for _, film in parsed)
-    mechanism = "film" if has_film else "concat"
-    if has_film:
-        knob_paths = ["the first re-channel"] if np.any(arrays[0]["rechannel"][:, 1:]) else []
-        knob_paths += [f"the input mixers of layer array {i}" for i, rec in enumerate(arrays)
-                       if any(np.any(lay["mixer"][:, 1:]) for lay in rec["layers"])]
-        if knob_paths:
-            raise ExportError(f"this file feeds the knobs through FiLM and also through {', '.join(knob_paths)}; "
-                              "ConditionedWaveNet has one mechanism (concat: re-channel and mixers; film: FiLM only), "
-                              "so it would need both at once; run the file with nam.models.init_from_nam")
+    positions = [name for name in FILM_POSITIONS if any(name in films for _, films in parsed)]
+    knob_paths = np.any(arrays[0]["rechannel"][:, 1:]) or any(np.any(lay["mixer"][:, 1:])
+                                                               for rec in arrays for lay in rec["layers"])
+    # knobs through the re-channel and mixers: NAM's concat routing (with FiLM as well, if the file has it)
+    mechanism = "concat" if knob_paths or not positions else "film"
+    reads_audio = any(np.any(w[:, 0]) for rec in arrays for lay in rec["layers"] for w, _ in lay["films"].values())
     k = n_in - 1
-    model = ConditionedWaveNet(k, mechanism, preset=None, layers=[c for c, _ in parsed], head_scale=float(weights[-1]))
+    model = ConditionedWaveNet(k, mechanism, preset=None, layers=[c for c, _ in parsed], head_scale=float(weights[-1]),
+                               film_positions=positions, film_reads_audio=bool(reads_audio))
     model.preset = next((name for name in PRESETS if [asdict(c) for c in model.layer_cfgs]
                          == [asdict(c) for c in ConditionedWaveNet(k, mechanism, name).layer_cfgs]), None)
 
     def put(param: torch.Tensor, value: np.ndarray) -> None:
         param.copy_(torch.from_numpy(np.ascontiguousarray(value)))
 
-    films = iter(model.film_blocks)
+    blocks = iter(model.film_blocks)
     with torch.no_grad():
-        for i, (array, rec, (_, film)) in enumerate(zip(model.layer_arrays, arrays, parsed)):
+        for i, (array, rec) in enumerate(zip(model.layer_arrays, arrays)):
             re = rec["rechannel"]
             put(array.rechannel.weight, re[:, : array.rechannel.weight.shape[1]] if i == 0 else re)
             for layer, lay in zip(array.dilated_layers, rec["layers"]):
@@ -408,13 +416,14 @@ def knob_model_from_nam(nam: dict[str, Any]) -> tuple[ConditionedWaveNet, KnobEn
                 put(layer.input_mixer.weight, lay["mixer"][:, : layer.input_mixer.weight.shape[1]])
                 put(layer.layer1x1.weight, lay["l1_w"])
                 put(layer.layer1x1.bias, lay["l1_b"])
-                if has_film:
-                    block = next(films)
+                for name in positions:
+                    block = next(blocks)
+                    if name not in lay["films"]:
+                        continue  # this array has no FiLM here in the file: the block stays the identity
+                    fw, fb = lay["films"][name]
                     assert block.conv.bias is not None
-                    if film is None:
-                        continue  # this array has no FiLM in the file: the block stays the identity
                     w, b = np.zeros(tuple(block.conv.weight.shape), np.float32), np.zeros(block.conv.bias.shape, np.float32)
-                    w[: len(lay["film_w"])], b[: len(lay["film_b"])] = lay["film_w"], lay["film_b"]  # shift=False: 0
+                    w[: len(fw)], b[: len(fb)] = fw, fb  # without a shift the shift rows stay 0
                     put(block.conv.weight, w)
                     put(block.conv.bias, b)
             put(array.head_rechannel.weight, rec["head_w"])

@@ -27,11 +27,15 @@ def _train(args: argparse.Namespace) -> int:
     from helpers.knobs.dataset import ensure_demo_knob_dataset, load_knob_dataset
     from helpers.knobs.encoding import ENCODINGS
     from helpers.knobs.evaluate import evaluate_settings
-    from helpers.knobs.models import KINDS
+    from helpers.knobs.models import FILM_POSITIONS, KINDS
     from helpers.knobs.train import recipe, train_knobs
 
     if args.kind not in KINDS:  # said before any data is rendered
         raise ConfigError(f"unknown model kind {args.kind!r}; choose one of {', '.join(KINDS)}")
+    bad = sorted(set(args.film or []) - set(FILM_POSITIONS))
+    if bad or (args.film and args.kind == "lstm"):
+        raise ConfigError(f"--film takes NAM FiLM positions of a WaveNet ({', '.join(FILM_POSITIONS)})"
+                          + (f"; {', '.join(bad)} is not one" if bad else f", not --kind {args.kind}"))
     if args.encoding not in ENCODINGS:
         raise ConfigError(f"unknown knob encoding {args.encoding!r}; choose one of {', '.join(ENCODINGS)}")
     if args.minutes is not None and args.minutes <= 0:
@@ -51,6 +55,8 @@ def _train(args: argparse.Namespace) -> int:
                        "resume": args.resume, "track": not args.no_track}
     if args.preset is not None:
         overrides["preset"] = None if args.kind == "lstm" else args.preset
+    if args.film:
+        overrides["film_positions"] = list(args.film)
     if args.minutes is not None:
         overrides["budget_s"] = 60.0 * args.minutes
     if args.workers is not None:
@@ -108,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--levels", type=int, default=None, help="demo: positions per knob (default 4; 3 with --quick)")
     t.add_argument("--heldout", type=int, default=None,
                    help="demo: held-out settings, never trained on (default 4; 2 with --quick)")
-    t.add_argument("--kind", default="concat", help="concat or film (conditioned WaveNets), lstm")
+    t.add_argument("--kind", default="concat", help="concat, film or concat+film (conditioned WaveNets), lstm")
+    t.add_argument("--film", nargs="+", default=None, metavar="POSITION",
+                   help="NAM FiLM positions in every layer (default: the recipe's for --kind), e.g. "
+                        "activation_pre_film activation_post_film; with --kind concat: FiLM as well as the mixers")
     t.add_argument("--preset", default=None, help="NAM preset of the WaveNets (default standard; nano with --quick)")
     t.add_argument("--encoding", default="values", help="knob encoding: values or onehot")
     t.add_argument("--minutes", type=float, default=None, help="wall-clock budget (default 10; 4 × 12 steps with --quick)")

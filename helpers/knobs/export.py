@@ -38,7 +38,7 @@ from scipy.special import expit
 from helpers.atomic import write_json
 from helpers.export.common import ExportError, UnsupportedModelError, floats
 from helpers.knobs.encoding import KnobEncoding
-from helpers.knobs.models import ConditionedLSTM, ConditionedWaveNet, KnobModel
+from helpers.knobs.models import ConditionedLSTM, ConditionedWaveNet, KnobModel, knob_model_from_config
 from helpers.knobs.space import KnobNameError, KnobSpace
 
 WAVENET_FORMAT = "neural-audio-lab/knob-wavenet/1"
@@ -157,7 +157,8 @@ def load_knob_wavenet(path: str | Path) -> tuple[ConditionedWaveNet, KnobEncodin
     d = _read(path, "conditioned-WaveNet")
     if d.get("format") != WAVENET_FORMAT:
         raise ExportError(f"{path}: format {d.get('format')!r} is not {WAVENET_FORMAT!r}")
-    model = ConditionedWaveNet(**d["config"])
+    model = knob_model_from_config("knob_nam", d["config"])
+    assert isinstance(model, ConditionedWaveNet)  # the knob_nam family
     try:
         model.load_state_dict({k: torch.tensor(np.asarray(v, dtype=np.float32)) for k, v in d["weights"].items()})
     except RuntimeError as exc:

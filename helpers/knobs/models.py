@@ -7,11 +7,16 @@
     before each activation, so the knobs shift every layer's pre-activation (the first re-channel reads
     ``[x; knobs]`` too);
   - ``film`` — Feature-wise Linear Modulation (Perez et al., 2018) as NAM 0.7 has it: per layer, a 1×1
-    conv of the condition ``[x; knobs]`` gives a per-channel scale and shift, ``z ← scale · z + shift``
-    after conv + input mixin (NAM's ``activation_pre_film``); it starts as the identity (scale 1, shift 0),
-    so an untrained FiLM model is the plain WaveNet.
+    conv of the knobs gives a per-channel scale and shift, ``a ← scale · a + shift``, by default after the
+    activation (NAM's ``activation_post_film``, :data:`DEFAULT_FILM`); it starts as the identity (scale 1,
+    shift 0), so an untrained FiLM model is the plain WaveNet;
+  - ``concat+film`` (a kind, not a mechanism): ``concat`` routing plus FiLM; the best of the three measured.
 
-  Both are exactly NAM-0.7 WaveNets with ``1 + knobs`` input channels (export: :mod:`helpers.export.nam_knobs`).
+  ``film_positions`` puts FiLM blocks at any of NAM's positions in a layer (:data:`FILM_POSITIONS`), also on a
+  ``concat`` model (knobs through the mixers *and* FiLM). The course's FiLM reads the knobs alone (the audio
+  column of its condition stays zero), so at fixed knobs a crop gets one scale and shift per channel, computed
+  once; ``film_reads_audio`` (files trained elsewhere) reads the whole condition ``[x; knobs]``. Every variant is
+  exactly a NAM-0.7 WaveNet with ``1 + knobs`` input channels (export: :mod:`helpers.export.nam_knobs`).
 
 * :class:`ConditionedLSTM` (family ``knob_lstm``): GuitarML's knob-aware form (Proteus):
   ``y = lin(LSTM([x; knobs])) + x`` with ``input_size = 1 + knobs``.
@@ -25,6 +30,7 @@ has no finite receptive field; its ``receptive_field`` is ``warmup + 1``: the fi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -39,6 +45,16 @@ from helpers.models.base import CausalModel, modules_of
 from helpers.models.nam_wavenet import PRESETS, LayerArray, LayerArrayConfig
 
 MECHANISMS = ("concat", "film")
+#: NAM 0.7's FiLM positions in a layer that :class:`ConditionedWaveNet` can hold, in NAM's weight order
+#: (``input_mixin_pre_film`` would modulate the condition by itself; ``head1x1_post_film`` needs a head 1×1).
+FILM_POSITIONS = ("conv_pre_film", "conv_post_film", "input_mixin_post_film", "activation_pre_film",
+                  "activation_post_film", "layer1x1_post_film")
+#: Where the course puts FiLM unless told (``film`` and ``concat+film`` models): after the activation, so the knobs
+#: scale what each layer adds to the head and the residual stream (a knob-dependent mix of features, e.g. a tone
+#: filter), measured better than before it (:mod:`helpers.bench.knobs`).
+DEFAULT_FILM = ("activation_post_film",)
+#: FiLM positions of checkpoints and course JSON written before ``film_positions`` existed (their ``film`` models).
+LEGACY_FILM = ("activation_pre_film",)
 
 
 def _knob_signal(knobs: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -97,8 +113,26 @@ class FiLM(nn.Module):
 
     def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         """``z`` ``(batch, dim, n)``, condition ``c`` ``(batch, condition_size, n)`` → ``(batch, dim, n)``."""
-        scale, shift = self.conv(c).chunk(2, dim=1)
-        return scale * z + shift
+        return self.modulate(z, self.conv(c))
+
+    @staticmethod
+    def modulate(z: torch.Tensor, scale_shift: torch.Tensor) -> torch.Tensor:
+        """``scale · z + shift`` with ``[scale; shift]`` ``(batch, 2·dim, n or 1)`` (1: constant in time)."""
+        scale, shift = scale_shift.chunk(2, dim=1)
+        return torch.addcmul(shift, scale, z)
+
+
+def condition_conv(conv: nn.Conv1d, audio: torch.Tensor | None, knobs: torch.Tensor) -> torch.Tensor:
+    """A 1×1 ``conv`` of the condition ``[audio; knobs]`` without building it: ``audio`` ``(batch, 1, n)`` (``None``:
+    its column is skipped, as if zero), ``knobs`` ``(batch, k, 1 or n)`` → ``(batch, out, n, or 1 without audio
+    and with constant knobs)``. Constant knobs cost one small product per crop instead of one per sample."""
+    w = conv.weight[:, :, 0]
+    out = torch.einsum("ok,bkn->bon", w[:, 1:], knobs)
+    if conv.bias is not None:
+        out = out + conv.bias[:, None]
+    if audio is not None:
+        out = torch.addcmul(out, w[None, :, :1], audio)
+    return out
 
 
 class ConditionedWaveNet(KnobModel):
@@ -107,18 +141,27 @@ class ConditionedWaveNet(KnobModel):
     The model's input is NAM 0.7's multi-channel input ``[audio; knobs]`` (``1 + num_knobs`` channels, knob values
     in 0..1), which is also every layer's condition. ``concat`` is NAM's own routing: the first layer array's
     re-channel reads all ``1 + k`` channels (knob columns start at zero) and every input mixer reads the condition.
-    ``film`` keeps the re-channel and the mixers on the audio alone and adds one NAM FiLM block per layer at
-    ``activation_pre_film`` (after conv + input mixin, before the activation), fed by the whole condition.
-    Both export exactly to a version-0.7 ``.nam`` file (:mod:`helpers.export.nam_knobs`).
+    ``film`` keeps the re-channel and the mixers on the audio alone. ``film_positions`` (default
+    :data:`DEFAULT_FILM` for ``film``, none for ``concat``) adds one NAM FiLM block per layer at each position
+    named, fed by the knobs (and the audio with ``film_reads_audio``). All export exactly to a version-0.7 ``.nam``
+    file (:mod:`helpers.export.nam_knobs`).
     """
 
     family = "knob_nam"
 
     def __init__(self, num_knobs: int, mechanism: str = "concat", preset: str | None = "nano",
-                 layers: list[dict[str, Any]] | None = None, head_scale: float = 0.02):
+                 layers: list[dict[str, Any]] | None = None, head_scale: float = 0.02,
+                 film_positions: Sequence[str] | None = None, film_reads_audio: bool = False):
         super().__init__()
         if mechanism not in MECHANISMS:
             raise ConfigError(f"unknown conditioning mechanism {mechanism!r}; choose one of {MECHANISMS}")
+        if film_positions is None:
+            film_positions = DEFAULT_FILM if mechanism == "film" else ()
+        unknown = sorted(set(film_positions) - set(FILM_POSITIONS))
+        if unknown:
+            raise ConfigError(f"unknown FiLM position(s) {unknown}; choose from {FILM_POSITIONS}")
+        if mechanism == "film" and not film_positions:
+            raise ConfigError("a 'film' model needs at least one FiLM position (e.g. 'activation_pre_film')")
         if num_knobs < 1:
             raise ConfigError(f"num_knobs must be at least 1, got {num_knobs}")
         if layers is None:
@@ -137,10 +180,16 @@ class ConditionedWaveNet(KnobModel):
         if mechanism == "concat":
             with torch.no_grad():  # the knobs enter through the mixers first; the re-channel learns to use them
                 self.layer_arrays[0].rechannel.weight[:, 1:] = 0.0
+        #: FiLM positions in NAM's order; one block per position per layer, layer-major in :attr:`films`
+        self.film_positions = tuple(p for p in FILM_POSITIONS if p in film_positions)
+        #: whether the FiLM blocks read the audio channel of the condition (NAM's FiLM can); the course trains them
+        #: on the knobs alone (audio column zero and unused), so a crop at fixed knobs gets one scale and shift
+        self.film_reads_audio = bool(film_reads_audio)
         self.films = nn.ModuleList()
-        if mechanism == "film":
-            self.films.extend(FiLM(1 + num_knobs, (2 if c.gated else 1) * c.channels)
-                              for c in self.layer_cfgs for _ in c.dilations)
+        for c in self.layer_cfgs:
+            mid = (2 if c.gated else 1) * c.channels
+            dims = {"conv_pre_film": c.channels, "activation_post_film": c.channels, "layer1x1_post_film": c.channels}
+            self.films.extend(FiLM(1 + num_knobs, dims.get(p, mid)) for _ in c.dilations for p in self.film_positions)
 
     @property
     def receptive_field(self) -> int:
@@ -153,8 +202,21 @@ class ConditionedWaveNet(KnobModel):
 
     @property
     def film_blocks(self) -> list[FiLM]:
-        """The FiLM blocks, one per dilated layer in order (empty for ``concat``)."""
+        """The FiLM blocks: per dilated layer in order, one per position of :attr:`film_positions` (none for plain
+        ``concat``)."""
         return modules_of(self.films, FiLM)
+
+    def film_weights(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Each FiLM block's 1×1 conv of the condition ``[audio; knobs]`` as the model uses it: weight
+        ``(2·dim, 1 + k)`` (the audio column zeroed unless :attr:`film_reads_audio`) and bias ``(2·dim,)``."""
+        out = []
+        for block in self.film_blocks:
+            w = block.conv.weight.detach()[:, :, 0].clone()
+            if not self.film_reads_audio:
+                w[:, 0] = 0.0
+            assert block.conv.bias is not None  # built with a bias
+            out.append((w, block.conv.bias.detach().clone()))
+        return out
 
     @property
     def input_channels(self) -> int:
@@ -163,7 +225,8 @@ class ConditionedWaveNet(KnobModel):
 
     def config(self) -> dict[str, Any]:
         return {"num_knobs": self.num_knobs, "mechanism": self.mechanism, "preset": self.preset,
-                "layers": [asdict(c) for c in self.layer_cfgs], "head_scale": self.head_scale}
+                "layers": [asdict(c) for c in self.layer_cfgs], "head_scale": self.head_scale,
+                "film_positions": list(self.film_positions), "film_reads_audio": self.film_reads_audio}
 
     def describe(self) -> str:
         return super().describe().replace("knob_nam model", f"knob-conditioned WaveNet ({self.mechanism})", 1)
@@ -171,28 +234,53 @@ class ConditionedWaveNet(KnobModel):
     def forward(self, x: torch.Tensor, knobs: torch.Tensor) -> torch.Tensor:
         """``x`` ``(batch, samples)``, ``knobs`` ``(batch, k)`` or ``(batch, k, samples)`` → ``(batch, samples - rf + 1)``.
 
-        Computes what NAM's ``WaveNet`` computes on the input ``[x; knobs]`` (layer by layer, same operations)."""
-        kn = _knob_signal(knobs.to(x.dtype), x).expand(-1, -1, x.shape[-1])
-        c = torch.cat([x[:, None], kn], dim=1)  # the model input = the condition, (batch, 1 + k, samples)
-        mix = self.layer_cfgs[0].condition_size  # channels of c the input mixers read
+        Computes what NAM's ``WaveNet`` computes on the input ``[x; knobs]`` (layer by layer, same operations), with
+        the condition's 1×1 convolutions split into their audio and knob columns (:func:`condition_conv`)."""
+        kn = _knob_signal(knobs.to(x.dtype), x)  # (batch, k, 1) constant or (batch, k, samples)
+        audio = x[:, None]
+        concat = self.mechanism == "concat"
+
+        def at(n: int) -> tuple[torch.Tensor, torch.Tensor]:  # the condition's last n samples
+            return audio[..., -n:], kn if kn.shape[-1] == 1 else kn[..., -n:]
+
+        def film(block: FiLM, z: torch.Tensor) -> torch.Tensor:
+            a, k = at(z.shape[-1])
+            return block.modulate(z, condition_conv(block.conv, a if self.film_reads_audio else None, k))
+
         films = iter(self.film_blocks)
-        y, head = c[:, : self.layer_cfgs[0].input_size], None
+        y, head = audio, None
         for i, array in enumerate(self.layer_arrays):
             final = i == len(self.arrays) - 1
-            y = array.rechannel(y)
+            y = condition_conv(array.rechannel, y, kn) if i == 0 and concat else array.rechannel(y)
             last = len(array.layers) - 1
             for j, layer in enumerate(array.dilated_layers):
-                z = layer.conv(y)
+                blocks = {p: next(films) for p in self.film_positions}
+                z = layer.conv(film(blocks["conv_pre_film"], y) if "conv_pre_film" in blocks else y)
                 n = z.shape[-1]
-                z = z + layer.input_mixer(c[:, :mix, -n:])
-                if self.films:
-                    z = next(films)(z, c[..., -n:])
+                if "conv_post_film" in blocks:
+                    z = film(blocks["conv_post_film"], z)
+                a_n, k_n = at(n)
+                if "input_mixin_post_film" in blocks:
+                    m = condition_conv(layer.input_mixer, a_n, k_n) if concat else layer.input_mixer(a_n)
+                    z = z + film(blocks["input_mixin_post_film"], m)
+                else:  # z += mixer([x; knobs]) in place (the conv's output is not kept for its backward)
+                    w = layer.input_mixer.weight[:, :, 0]
+                    z = z.addcmul_(w[None, :, :1], a_n)
+                    if concat:
+                        z = z.add_(torch.einsum("ok,bkn->bon", w[:, 1:], k_n))
+                if "activation_pre_film" in blocks:
+                    z = film(blocks["activation_pre_film"], z)
                 if layer.gated:
                     a = torch.tanh(z[:, : layer.channels]) * torch.sigmoid(z[:, layer.channels :])
                 else:
                     a = layer.activation(z)
+                if "activation_post_film" in blocks:
+                    a = film(blocks["activation_post_film"], a)
                 if not (final and j == last):
-                    y = y[..., layer.shrink :] + layer.layer1x1(a)
+                    r = layer.layer1x1(a)
+                    if "layer1x1_post_film" in blocks:
+                        r = film(blocks["layer1x1_post_film"], r)
+                    y = y[..., layer.shrink :] + r
                 head = a if head is None else head[..., -n:] + a
             assert head is not None
             head = array.head_rechannel(head)
@@ -238,11 +326,15 @@ class ConditionedLSTM(KnobModel):
 
 KNOB_FAMILIES: dict[str, type[KnobModel]] = {"knob_nam": ConditionedWaveNet, "knob_lstm": ConditionedLSTM}
 #: Short names for :func:`build_knob_model`.
-KINDS = ("concat", "film", "lstm")
+KINDS = ("concat", "film", "concat+film", "lstm")
 
 
 def build_knob_model(kind: str, num_knobs: int, **kwargs: Any) -> KnobModel:
-    """``concat`` / ``film`` → :class:`ConditionedWaveNet`; ``lstm`` → :class:`ConditionedLSTM`."""
+    """``concat`` / ``film`` → :class:`ConditionedWaveNet` with that mechanism; ``concat+film`` → concat routing
+    plus FiLM (at :data:`DEFAULT_FILM` unless ``film_positions`` says); ``lstm`` → :class:`ConditionedLSTM`."""
+    if kind == "concat+film":
+        kwargs["film_positions"] = kwargs.get("film_positions") or DEFAULT_FILM
+        return ConditionedWaveNet(num_knobs, "concat", **kwargs)
     if kind in MECHANISMS:
         return ConditionedWaveNet(num_knobs, kind, **kwargs)
     if kind == "lstm":
@@ -254,6 +346,8 @@ def knob_model_from_config(family: str, config: dict[str, Any]) -> KnobModel:
     """Rebuild a conditioned model from ``(model.family, model.config())``."""
     if family not in KNOB_FAMILIES:
         raise ConfigError(f"unknown conditioned model family {family!r}; choose one of {sorted(KNOB_FAMILIES)}")
+    if family == "knob_nam" and "film_positions" not in config:  # written before FiLM positions were chosen
+        config = {**config, "film_positions": LEGACY_FILM if config.get("mechanism") == "film" else ()}
     return KNOB_FAMILIES[family](**config)
 
 

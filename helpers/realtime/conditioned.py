@@ -199,14 +199,18 @@ class ConditionedWaveNetStreamer(ConditionedEngine):
         self.mechanism = model.mechanism
         ch = self.channels = 1 + model.num_knobs
         self.head_scale = np.float32(model.head_scale)
-        films = [(as_numpy(f.conv.weight)[:, :, 0], as_numpy(f.conv.bias)) for f in model.film_blocks]
+        films = [(w.float().numpy(), b.float().numpy()) for w, b in model.film_weights()]
+        per = len(model.film_positions)
         self.plans = []
         prev_rows, prev_channels = 2 * ch + 1, ch  # the input stage: [x; knobs] as input, [x; knobs] as condition, 1
         used = 0
         for i, array in enumerate(model.arrays):
             per_layer = None
             if films:
-                per_layer, used = films[used : used + len(array.layers)], used + len(array.layers)
+                n = len(array.layers) * per
+                per_layer = [dict(zip(model.film_positions, films[used + j * per : used + (j + 1) * per]))
+                             for j in range(len(array.layers))]
+                used += n
             plan = ArrayPlan(array, ch, prev_rows, prev_channels, i == len(model.arrays) - 1, capacity, per_layer)
             self.plans.append(plan)
             self.lines.extend(plan.lines)
