@@ -10,7 +10,8 @@
     conv of the knobs gives a per-channel scale and shift, ``a ← scale · a + shift``, by default after the
     activation (NAM's ``activation_post_film``, :data:`DEFAULT_FILM`); it starts as the identity (scale 1,
     shift 0), so an untrained FiLM model is the plain WaveNet;
-  - ``concat+film`` (a kind, not a mechanism): ``concat`` routing plus FiLM; the best of the three measured.
+  - ``concat+film`` (a kind, not a mechanism): ``concat`` routing plus FiLM (best at 3 CPU minutes, behind concat
+    at 10 in the benchmark).
 
   ``film_positions`` puts FiLM blocks at any of NAM's positions in a layer (:data:`FILM_POSITIONS`), also on a
   ``concat`` model (knobs through the mixers *and* FiLM). The course's FiLM reads the knobs alone (the audio
@@ -51,7 +52,7 @@ FILM_POSITIONS = ("conv_pre_film", "conv_post_film", "input_mixin_post_film", "a
                   "activation_post_film", "layer1x1_post_film")
 #: Where the course puts FiLM unless told (``film`` and ``concat+film`` models): after the activation, so the knobs
 #: scale what each layer adds to the head and the residual stream (a knob-dependent mix of features, e.g. a tone
-#: filter), measured better than before it (:mod:`helpers.bench.knobs`).
+#: filter); with concat it measured better than before the activation at 3 CPU minutes (README, Benchmarks).
 DEFAULT_FILM = ("activation_post_film",)
 #: FiLM positions of checkpoints and course JSON written before ``film_positions`` existed (their ``film`` models).
 LEGACY_FILM = ("activation_pre_film",)
