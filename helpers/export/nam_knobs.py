@@ -20,8 +20,8 @@ is exactly such a network, so it is written without approximation::
 * ``concat``: ``input_size = condition_size = 1 + k`` in every array's condition and the first re-channel;
 * ``film``: the same routing with the audio-only weights zero-padded on the knob columns;
 * FiLM (``film`` models, and ``concat`` models with ``film_positions``): NAM's FiLM block (``active``, ``shift``)
-  at each of the model's positions in every layer (``activation_pre_film`` by default; also ``conv_pre_film``,
-  ``conv_post_film``, ``input_mixin_post_film``, ``activation_post_film``, ``layer1x1_post_film``):
+  at each of the model's positions in every layer (``activation_post_film`` by default; also ``conv_pre_film``,
+  ``conv_post_film``, ``input_mixin_post_film``, ``activation_pre_film``, ``layer1x1_post_film``):
   ``v ← scale · v + shift`` with ``[scale; shift]`` a 1×1 conv (with bias) of the condition, whose audio column
   is zero when the model's FiLM reads the knobs alone.
 
@@ -63,7 +63,7 @@ from helpers.errors import ExportError
 from helpers.export.common import UnsupportedModelError, read_json
 from helpers.export.nam import NamMetadata, loudness_probe
 from helpers.knobs.encoding import KnobEncoding, make_encoding
-from helpers.knobs.models import FILM_POSITIONS, ConditionedLSTM, ConditionedWaveNet, KnobModel
+from helpers.knobs.models import FILM_POSITIONS, ConditionedLSTM, ConditionedWaveNet, KnobModel, film_dim
 from helpers.knobs.space import KnobSpace
 from helpers.models.nam_wavenet import ACTIVATIONS, PRESETS
 
@@ -324,11 +324,6 @@ def _array_config(raw: dict[str, Any], i: int, n_in: int) -> tuple[dict[str, Any
     return cfg, films
 
 
-def _film_dim(name: str, channels: int, mid: int) -> int:
-    """Channels a FiLM block at ``name`` modulates (``mid`` = conv outputs: 2 × channels when gated)."""
-    return channels if name in ("conv_pre_film", "activation_post_film", "layer1x1_post_film") else mid
-
-
 def _take(weights: np.ndarray, pos: int, shape: tuple[int, ...]) -> tuple[np.ndarray, int]:
     n = int(np.prod(shape))
     if pos + n > len(weights):
@@ -377,7 +372,7 @@ def knob_model_from_nam(nam: dict[str, Any]) -> tuple[ConditionedWaveNet, KnobEn
             lay["l1_b"], pos = _take(weights, pos, (c["channels"],))
             lay["films"] = {}
             for name, shift in films.items():  # NAM's order (FILM_NAMES)
-                rows = (2 if shift else 1) * _film_dim(name, c["channels"], mid)
+                rows = (2 if shift else 1) * film_dim(name, c["channels"], mid)
                 w, pos = _take(weights, pos, (rows, n_in, 1))
                 b, pos = _take(weights, pos, (rows,))
                 lay["films"][name] = (w, b)

@@ -123,17 +123,29 @@ class FiLM(nn.Module):
         return torch.addcmul(shift, scale, z)
 
 
-def condition_conv(conv: nn.Conv1d, audio: torch.Tensor | None, knobs: torch.Tensor) -> torch.Tensor:
+def condition_conv(conv: nn.Conv1d, audio: torch.Tensor | None, knobs: torch.Tensor,
+                   into: torch.Tensor | None = None) -> torch.Tensor:
     """A 1×1 ``conv`` of the condition ``[audio; knobs]`` without building it: ``audio`` ``(batch, 1, n)`` (``None``:
-    its column is skipped, as if zero), ``knobs`` ``(batch, k, 1 or n)`` → ``(batch, out, n, or 1 without audio
-    and with constant knobs)``. Constant knobs cost one small product per crop instead of one per sample."""
+    its column is skipped, as if zero), ``knobs`` ``(batch, k, 1 or n)`` (skipped when ``conv`` reads the audio
+    alone) → ``(batch, out, n, or 1 without audio and with constant knobs)``. Constant knobs cost one small product
+    per crop instead of one per sample. ``into``: added to that tensor in place (one that autograd does not keep,
+    such as a conv's output) and returned."""
     w = conv.weight[:, :, 0]
-    out = torch.einsum("ok,bkn->bon", w[:, 1:], knobs)
+    out = into if into is not None else torch.zeros(1, w.shape[0], 1, dtype=w.dtype, device=w.device)
+    if w.shape[1] > 1:
+        k = torch.einsum("ok,bkn->bon", w[:, 1:], knobs)
+        out = out.add_(k) if into is not None else out + k
     if conv.bias is not None:
-        out = out + conv.bias[:, None]
+        out = out.add_(conv.bias[:, None])  # out is no parameter here: into, or a fresh sum
     if audio is not None:
-        out = torch.addcmul(out, w[None, :, :1], audio)
+        out = out.addcmul_(w[None, :, :1], audio) if into is not None else torch.addcmul(out, w[None, :, :1], audio)
     return out
+
+
+def film_dim(position: str, channels: int, mid: int) -> int:
+    """Channels a FiLM block at ``position`` modulates in a layer of ``channels`` (``mid``: the conv's outputs,
+    2 × channels when gated)."""
+    return channels if position in ("conv_pre_film", "activation_post_film", "layer1x1_post_film") else mid
 
 
 class ConditionedWaveNet(KnobModel):
@@ -189,8 +201,8 @@ class ConditionedWaveNet(KnobModel):
         self.films = nn.ModuleList()
         for c in self.layer_cfgs:
             mid = (2 if c.gated else 1) * c.channels
-            dims = {"conv_pre_film": c.channels, "activation_post_film": c.channels, "layer1x1_post_film": c.channels}
-            self.films.extend(FiLM(1 + num_knobs, dims.get(p, mid)) for _ in c.dilations for p in self.film_positions)
+            self.films.extend(FiLM(1 + num_knobs, film_dim(p, c.channels, mid))
+                              for _ in c.dilations for p in self.film_positions)
 
     @property
     def receptive_field(self) -> int:
@@ -262,13 +274,9 @@ class ConditionedWaveNet(KnobModel):
                     z = film(blocks["conv_post_film"], z)
                 a_n, k_n = at(n)
                 if "input_mixin_post_film" in blocks:
-                    m = condition_conv(layer.input_mixer, a_n, k_n) if concat else layer.input_mixer(a_n)
-                    z = z + film(blocks["input_mixin_post_film"], m)
-                else:  # z += mixer([x; knobs]) in place (the conv's output is not kept for its backward)
-                    w = layer.input_mixer.weight[:, :, 0]
-                    z = z.addcmul_(w[None, :, :1], a_n)
-                    if concat:
-                        z = z.add_(torch.einsum("ok,bkn->bon", w[:, 1:], k_n))
+                    z = z + film(blocks["input_mixin_post_film"], condition_conv(layer.input_mixer, a_n, k_n))
+                else:  # the conv's output is not kept for its backward: the mixer is added in place
+                    z = condition_conv(layer.input_mixer, a_n, k_n, into=z)
                 if "activation_pre_film" in blocks:
                     z = film(blocks["activation_pre_film"], z)
                 if layer.gated:
