@@ -74,3 +74,23 @@ def test_grid_curves_and_player(data, tmp_path):
     player.render()
     assert set(player.clips) == {"model", "device"} and len(player.clips["model"]) == len(clip)
     assert "drive=7.5" in player.children[-1].value
+
+
+def test_knob_benchmark_runs_in_quick_mode_with_its_own_conditioned_budget(capsys):
+    from helpers.bench import knobs as bench_knobs
+    from helpers.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="concat, film, concat"):
+        bench_knobs.run(quick=True, mechanisms=("lstm",))
+    with pytest.raises(ConfigError, match="positive minutes"):
+        bench_knobs.run(quick=True, knob_minutes=0)
+    figures = bench_knobs.run(quick=True, minutes=0.03, knob_minutes=0.06, mechanisms=("concat",))
+    assert figures["minutes_per_run"] == 0.03 and figures["minutes_per_conditioned_run"] == 0.06
+    dedicated = np.array([d["test_esr"] for d in figures["dedicated"]])
+    concat = figures["conditioned"]["concat"]
+    assert len(concat["test_esr"]) == len(dedicated) == len(figures["heldout_settings"]) >= 2
+    assert np.allclose(concat["esr_ratio_per_setting"], np.array(concat["test_esr"]) / dedicated)
+    assert concat["steps"] > 0 and np.isfinite(concat["seen_settings_test_esr"])
+    assert concat["rtf"]["max_abs_diff_vs_offline"] < 1e-5  # the exported .nam streams as the model computes
+    out = capsys.readouterr().out
+    assert "0.03 min per dedicated run, 0.06 per conditioned run" in out and "ratio = conditioned ÷ dedicated" in out

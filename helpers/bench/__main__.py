@@ -28,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="amp part: demo devices (default: overdrive edge_of_breakup high_gain)")
     parser.add_argument("--mechanisms", nargs="+", default=None,
                         help="knobs part: conditioned models to train (default: concat concat+film; also film)")
+    parser.add_argument("--knob-minutes", type=float, default=None,
+                        help="knobs part: budget of each conditioned run (default: --minutes; 4 × --minutes matches "
+                             "the four dedicated captures' total)")
     args = parser.parse_args(argv)
     unknown = [p for p in args.parts if p not in PARTS]
     if unknown:
@@ -46,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         kwargs = {"quick": args.quick}
         accepted = inspect.signature(module.run).parameters
-        for name in ("minutes", "presets", "devices", "mechanisms"):
+        for name in ("minutes", "knob_minutes", "presets", "devices", "mechanisms"):
             if getattr(args, name) is not None and name in accepted:
                 kwargs[name] = getattr(args, name)
         results[part] = module.run(**kwargs)
