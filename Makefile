@@ -10,10 +10,10 @@ TORCH_VERSION ?= 2.13.0
 REQS := requirements.txt requirements-dev.txt requirements-nodeps.txt pyproject.toml
 PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=15
 
-.PHONY: demo test lab bench env system-deps lint clean help install-here student
+.PHONY: demo test lab bench env system-deps lint clean help install-here student nam-core
 
 help:
-	@echo "make demo | test | lab | bench | lint | student | system-deps | clean"
+	@echo "make demo | test | lab | bench | lint | student | system-deps | nam-core | clean"
 
 # pip on some machines repeats a harmless "Location ... is ignored" warning per package; hide only that.
 QUIET := 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
@@ -47,7 +47,7 @@ env: $(STAMP)
 demo: $(STAMP)
 	$(VPY) -m helpers.notebooks --quick --output-dir outputs/notebooks
 
-test: $(STAMP)
+test: $(STAMP) nam-core
 	$(VPY) -m mypy
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
@@ -64,6 +64,16 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(VPY) -m helpers.bench
+
+# NAM's C++ core as WebAssembly (npm), beside the environment: the tests play the exported .nam files in it.
+# Optional: without node/npm (or the registry) those tests are skipped with the reason.
+NAM_CORE := $(VENV)/nam-core
+NAM_CORE_PKG := @opendaw/nam-wasm@1.2.0
+nam-core: $(STAMP)
+	@test -f $(NAM_CORE)/node_modules/@opendaw/nam-wasm/dist/nam.wasm || { command -v npm >/dev/null \
+		&& npm install --silent --no-audit --no-fund --prefix $(NAM_CORE) $(NAM_CORE_PKG) >/dev/null \
+		&& echo "NAM's C++ core installed in $(NAM_CORE)" \
+		|| echo "nam-core: needs node and npm ($(NAM_CORE_PKG)); the tests that play .nam files in NAM's core are skipped"; }
 
 # Optional system tools; everything works without them through Python fallbacks.
 system-deps:

@@ -29,6 +29,7 @@ from helpers.export import rtneural as rtneural_format
 from helpers.export import wavenetva as wavenetva_format
 from helpers.export.aliasing import PROBE_FREQUENCIES, PROBE_LEVELS_DB, measure_aliasing
 from helpers.export.common import ExportError, UnsupportedModelError, fold_gains, gains_from_payload
+from helpers.export.nam_core import core_parity
 from helpers.export.reference import rtneural as rtneural_ref
 from helpers.export.reference import wavenetva as wavenetva_ref
 from helpers.models import CausalModel
@@ -95,7 +96,8 @@ def export_and_check(model: CausalModel, fmt: str, path: str | Path, clip: np.nd
     """Export ``model`` as ``fmt`` (``nam``, ``wavenetva``, ``rtneural``) to ``path``, read the file back
     with its runtime's reader and compare with the PyTorch model (gains folded) on ``clip``.
 
-    Returns ``{"format", "path", "reader", "max_abs_diff", "ok"}``, or ``{"format", "refused": message}``
+    Returns ``{"format", "path", "reader", "max_abs_diff", "ok"}`` (``.nam`` files also ``"nam_core"``: the same
+    check in NAM's C++ core, see :func:`helpers.export.nam_core.core_parity`), or ``{"format", "refused": message}``
     when the format cannot express the model.
     """
     writers = {"nam": nam_format.export_nam, "wavenetva": wavenetva_format.export_wavenetva,
@@ -108,8 +110,9 @@ def export_and_check(model: CausalModel, fmt: str, path: str | Path, clip: np.nd
         return {"format": fmt, "refused": str(exc)}
     content = json.loads(Path(written).read_text())
     x = np.asarray(clip, dtype=np.float32)
+    folded = fold_gains(model, input_gain, output_gain)
     with torch.no_grad():
-        expected = fold_gains(model, input_gain, output_gain).process(torch.from_numpy(x)).numpy()
+        expected = folded.process(torch.from_numpy(x)).numpy()
     if fmt == "nam":
         got, reader = _nam_reader_output(content, x)
     elif fmt == "wavenetva":
@@ -117,7 +120,10 @@ def export_and_check(model: CausalModel, fmt: str, path: str | Path, clip: np.nd
     else:
         got, reader = rtneural_ref.run_after_silence(content, x), "NumPy RTNeural reference (helpers.export.reference)"
     diff = float(np.max(np.abs(np.asarray(got, dtype=np.float64) - expected)))
-    return {"format": fmt, "path": str(written), "reader": reader, "max_abs_diff": diff, "ok": diff <= tolerance}
+    result = {"format": fmt, "path": str(written), "reader": reader, "max_abs_diff": diff, "ok": diff <= tolerance}
+    if fmt == "nam":  # the plugins' own runtime too, where it is installed
+        result["nam_core"] = core_parity(written, folded, x, tolerance=tolerance)
+    return result
 
 
 # -- speed -----------------------------------------------------------------------------------------
@@ -239,6 +245,10 @@ def failed_criteria(report: dict[str, Any], th: ReadyThresholds) -> list[str]:
     for e in checked:
         if not e["ok"]:
             failed.append(f"parity {e['format']}: max |diff| {e['max_abs_diff']:.2e} > {th.parity_tolerance:.0e}")
+        core = e.get("nam_core", {})
+        if core.get("ok") is False:
+            failed.append(f"parity {e['format']} in NAM's C++ core: max |diff| {core['max_abs_diff']:.2e} > "
+                          f"{th.parity_tolerance:.0e}")
     esr = report["test_esr"]
     if esr is None:
         failed.append("test ESR not measured (pass the capture data)")
@@ -269,6 +279,14 @@ def summary_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             rows.append({"criterion": f"parity {e['format']}", "value": f"{e['max_abs_diff']:.1e}",
                          "limit": f"≤ {th['parity_tolerance']:.0e}", "pass": e["ok"], "note": e["reader"]})
+            core = e.get("nam_core")
+            if core and "skipped" in core:
+                rows.append({"criterion": f"parity {e['format']}, NAM's C++ core", "value": "not run", "limit": "",
+                             "pass": None, "note": core["skipped"]})
+            elif core:
+                rows.append({"criterion": f"parity {e['format']}, NAM's C++ core", "value": f"{core['max_abs_diff']:.1e}",
+                             "limit": f"≤ {th['parity_tolerance']:.0e}", "pass": core["ok"],
+                             "note": f"{core['reader']}; {core['max_abs_diff_exact_tanh']:.1e} from the exact tanh"})
     esr = report["test_esr"]
     rows.append({"criterion": "test ESR", "value": "—" if esr is None else f"{esr:.4f}", "limit": f"≤ {th['max_test_esr']}",
                  "pass": None if esr is None else esr <= th["max_test_esr"], "note": ""})
