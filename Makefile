@@ -69,7 +69,7 @@ bench: $(STAMP)
 # Optional: without node/npm (or the registry) those tests are skipped with the reason.
 NAM_CORE := $(VENV)/nam-core
 NAM_CORE_PKG := @opendaw/nam-wasm@1.2.0
-nam-core: $(STAMP)
+nam-core:
 	@test -f $(NAM_CORE)/node_modules/@opendaw/nam-wasm/dist/nam.wasm || { command -v npm >/dev/null \
 		&& npm install --silent --no-audit --no-fund --prefix $(NAM_CORE) $(NAM_CORE_PKG) >/dev/null \
 		&& echo "NAM's C++ core installed in $(NAM_CORE)" \

@@ -78,6 +78,44 @@ def test_nam_file_matches_the_official_reader(preset, tmp_path, init_from_nam):
     assert np.max(np.abs(got - _offline(m, x, 1.5, 0.25))) <= TOL
 
 
+GATED = [  # gated arrays gate with their own activation, as NAM does: act(top) · sigmoid(bottom)
+    {"input_size": 1, "condition_size": 1, "head_size": 3, "channels": 4, "kernel_size": 2, "dilations": [1, 2, 4],
+     "activation": "ReLU", "gated": True, "head_bias": False},
+    {"input_size": 4, "condition_size": 1, "head_size": 1, "channels": 3, "kernel_size": 3, "dilations": [1, 8],
+     "activation": "Tanh", "gated": True, "head_bias": True},
+]
+
+
+def _spelled_as_07(d: dict) -> dict:
+    """An A1 file's gating in NAM 0.13's own spelling (its Python reader does not read A1's ``"gated": true``;
+    NAM's C++ core does, see test_nam_core)."""
+    d = for_python_reader(d)
+    for la in d["config"]["layers"]:
+        n, gated = len(la["dilations"]), la.pop("gated")
+        la["activation"] = [{"type": la["activation"]} for _ in range(n)]
+        la["gating_mode"] = ["gated" if gated else "none"] * n
+        la["secondary_activation"] = [{"type": "Sigmoid"} if gated else None for _ in range(n)]
+    return d
+
+
+def test_gated_arrays_gate_with_their_own_activation_as_nam_does(tmp_path, init_from_nam):
+    from helpers.realtime import stream
+
+    m = _model("nam", layers=GATED)
+    reader = init_from_nam(_spelled_as_07(json.loads(export_nam(m, tmp_path / "gated.nam").read_text()))).eval()
+    x = _clip()
+    with torch.no_grad():
+        got = reader(torch.from_numpy(x)).numpy()
+    assert np.max(np.abs(got - _offline(m, x))) <= TOL  # ReLU(top) · sigmoid(bottom), not tanh
+    assert np.max(np.abs(stream(m, x, block_size=64) - _offline(m, x))) <= TOL
+    # a gated file written by neural-amp-modeler itself (0.7: gating_mode + secondary Sigmoid) imports
+    newer = {"version": "0.7.0", "architecture": "WaveNet", "config": reader._export_config(),
+             "weights": reader._export_weights().tolist()}
+    again = nam_model_from_dict(json.loads(json.dumps(newer)))
+    assert [c.gated for c in again.layer_cfgs] == [True, True] and again.layer_cfgs[0].activation == "ReLU"
+    assert np.max(np.abs(_offline(again, x) - _offline(m, x))) <= TOL
+
+
 def test_nam_import_round_trip_and_files_of_the_newer_writer(tmp_path, init_from_nam):
     m = _model("nam", "feather", seed=3)
     path = export_nam(m, tmp_path / "a.nam")

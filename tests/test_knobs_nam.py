@@ -30,9 +30,10 @@ SPACE = KnobSpace.from_device(get_device("overdrive"), ["drive", "tone"])
 VALUES = make_encoding("values", SPACE)
 TOL = 1e-5
 SETTINGS = [{"drive": 0.0, "tone": 0.0}, {"drive": 7.0, "tone": 3.0}, {"drive": 10.0, "tone": 10.0}]
-CUSTOM = [  # a gated array and a ReLU array with a head bias: every layer feature the course model has
+CUSTOM = [  # a gated array (sigmoid · sigmoid: NAM gates with the array's activation) and a ReLU array with a head
+    # bias: every layer feature the course model has
     {"input_size": 1, "condition_size": 1, "head_size": 3, "channels": 4, "kernel_size": 2, "dilations": [1, 2, 4],
-     "activation": "Tanh", "gated": True, "head_bias": False},
+     "activation": "Sigmoid", "gated": True, "head_bias": False},
     {"input_size": 4, "condition_size": 1, "head_size": 1, "channels": 3, "kernel_size": 3, "dilations": [1, 8],
      "activation": "ReLU", "gated": False, "head_bias": True},
 ]

@@ -169,13 +169,15 @@ def _neutral(raw: dict[str, Any]) -> dict[str, Any]:
     for key in ("groups_input", "groups_input_mixin"):
         if raw.pop(key, 1) != 1:
             problems.append(key)
+    secondary = {a.get("type") if isinstance(a, dict) else a for a in raw.pop("secondary_activation", [])}
     if "gating_mode" in raw:
         modes = set(raw.pop("gating_mode"))
-        if modes == {"gated"}:
-            raw["gated"] = True
+        if modes == {"gated"} and secondary == {"Sigmoid"}:
+            raw["gated"] = True  # activation(top) · sigmoid(bottom): the A1 gating
+            secondary = set()
         elif modes - {"none"}:
             problems.append(f"gating modes {sorted(modes)}")
-    if any(a is not None for a in raw.pop("secondary_activation", [])):
+    if secondary - {None}:
         problems.append("secondary activations")
     if raw.pop("slimmable", None) is not None:
         problems.append("slimmable layers")

@@ -64,8 +64,8 @@ def nam_core_missing() -> str | None:
     if shutil.which("node") is None:
         return "Node.js is not installed (NAM's C++ core runs as WebAssembly under `node`); install nodejs"
     if not (_package() / "dist" / "nam.wasm").is_file():
-        return (f"NAM's C++ core is not installed in {nam_core_dir()}; run `make nam-core` "
-                f"(npm install --prefix {nam_core_dir()} {NAM_CORE_PACKAGE})")
+        return (f"NAM's C++ core is not installed in {nam_core_dir()}; run `npm install --prefix {nam_core_dir()} "
+                f"{NAM_CORE_PACKAGE}` (in a clone of the course: `make nam-core`)")
     return None
 
 
@@ -109,14 +109,14 @@ def fast_tanh(x: torch.Tensor) -> torch.Tensor:
 def with_fast_tanh(model: nn.Module) -> Iterator[nn.Module]:
     """Run ``model``'s layers whose ``activation`` is ``torch.tanh`` with :func:`fast_tanh` (as NAM's core does);
     restored on exit."""
-    swapped = [m for m in model.modules() if getattr(m, "activation", None) is torch.tanh]
+    swapped: list[Any] = [m for m in model.modules() if getattr(m, "activation", None) is torch.tanh]
     for m in swapped:
-        setattr(m, "activation", fast_tanh)  # a plain attribute of the layer (not a submodule)
+        m.activation = fast_tanh  # a plain attribute of the layer (not a submodule)
     try:
         yield model
     finally:
         for m in swapped:
-            setattr(m, "activation", torch.tanh)
+            m.activation = torch.tanh
 
 
 def core_parity(path: str | Path, model: Any, x: np.ndarray, *, tolerance: float = 1e-5,

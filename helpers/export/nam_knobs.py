@@ -165,7 +165,7 @@ def knob_nam_layers(model: ConditionedWaveNet) -> list[dict[str, Any]]:
     n_in, layers = model.input_channels, []
     for i, c in enumerate(model.layer_cfgs):
         n = len(c.dilations)
-        primary = {"type": "Tanh" if c.gated else c.activation}
+        primary = {"type": c.activation}  # gated: activation(top) · sigmoid(bottom), as NAM gates
         layers.append({
             "input_size": n_in if i == 0 else c.input_size, "condition_size": n_in,
             "head": {"out_channels": c.head_size, "kernel_size": 1, "bias": c.head_bias},
@@ -275,8 +275,8 @@ def _array_config(raw: dict[str, Any], i: int, n_in: int) -> tuple[dict[str, Any
     gated = gating == {"gated"}
     if len(acts) != 1 or len(gating) != 1:
         problems.append("per-layer activations or gating")
-    elif gated and (acts != {"Tanh"} or secondary - {"Sigmoid"}):
-        problems.append(f"gating other than tanh·sigmoid ({sorted(map(str, acts))} · {sorted(map(str, secondary))})")
+    elif gated and (not acts <= set(ACTIVATIONS) or secondary != {"Sigmoid"}):
+        problems.append(f"gating other than activation·sigmoid ({sorted(map(str, acts))} · {sorted(map(str, secondary))})")
     elif not gated and (gating != {"none"} or secondary != {None}):
         problems.append(f"gating mode {sorted(gating)}")
     elif not gated and next(iter(acts)) not in ACTIVATIONS:
@@ -320,7 +320,7 @@ def _array_config(raw: dict[str, Any], i: int, n_in: int) -> tuple[dict[str, Any
                           "file with neural-amp-modeler's own reader (nam.models.init_from_nam)")
     cfg = {"input_size": int(raw["input_size"]), "condition_size": n_in, "head_size": head_size, "channels": channels,
            "kernel_size": next(iter(ks_set)), "dilations": dilations,
-           "activation": "Tanh" if gated else str(next(iter(acts))), "gated": gated, "head_bias": head_bias}
+           "activation": str(next(iter(acts))), "gated": gated, "head_bias": head_bias}
     return cfg, films
 
 

@@ -280,7 +280,7 @@ class ConditionedWaveNet(KnobModel):
                 if "activation_pre_film" in blocks:
                     z = film(blocks["activation_pre_film"], z)
                 if layer.gated:
-                    a = torch.tanh(z[:, : layer.channels]) * torch.sigmoid(z[:, layer.channels :])
+                    a = layer.activation(z[:, : layer.channels]) * torch.sigmoid(z[:, layer.channels :])
                 else:
                     a = layer.activation(z)
                 if "activation_post_film" in blocks:

@@ -4,7 +4,7 @@ Structure (NeuralAmpModelerCore ``NAM/wavenet``, and the ``neural-amp-modeler`` 
 *layer arrays*. Each array re-channels its input with a 1×1 conv (no bias), then runs dilated layers::
 
     z = conv_d(x) + mixer(c)            # c = the raw input signal (the "condition"), 1×1 mixer, no bias
-    a = tanh(z)                         # (gated: tanh(top) · sigmoid(bottom))
+    a = act(z)                          # tanh, ReLU or sigmoid (gated: act(top) · sigmoid(bottom))
     x = x + conv1x1(a)                  # residual
     head += a                           # accumulated skip ("head") signal
 
@@ -82,7 +82,7 @@ class DilatedLayer(nn.Module):
         z = self.conv(x)
         z = z + self.input_mixer(c[..., -z.shape[-1]:])
         if self.gated:
-            a = torch.tanh(z[:, : self.channels]) * torch.sigmoid(z[:, self.channels :])
+            a = self.activation(z[:, : self.channels]) * torch.sigmoid(z[:, self.channels :])  # as NAM gates
         else:
             a = self.activation(z)
         return (x[..., self.shrink :] + self.layer1x1(a) if residual else x), a

@@ -137,7 +137,7 @@ class ArrayPlan:
                 self._modulate(z, films["activation_pre_film"], now)
             a = acts[i, :c]
             if self.gated:
-                np.tanh(z[:c], out=a)
+                self.act(z[:c], out=a)
                 a *= expit(z[c:])
             else:
                 self.act(z, out=a)
