@@ -82,10 +82,14 @@ def run_nam_core(nam: dict[str, Any] | str | Path, x: np.ndarray, *, block_size:
         raise NamCoreMissingError(missing)
     if block_size < 1:
         raise ExportError(f"block_size must be at least 1 sample, got {block_size}")
-    content = read_json(nam, ".nam") if isinstance(nam, (str, Path)) else nam
     with tempfile.TemporaryDirectory() as tmp:
-        model, inp, out = Path(tmp, "model.nam"), Path(tmp, "in.f32"), Path(tmp, "out.f32")
-        model.write_text(json.dumps(content))
+        inp, out = Path(tmp, "in.f32"), Path(tmp, "out.f32")
+        if isinstance(nam, (str, Path)):
+            read_json(nam, ".nam")  # a missing or non-JSON file: ExportError naming it, before node runs
+            model = Path(nam)
+        else:
+            model = Path(tmp, "model.nam")
+            model.write_text(json.dumps(nam))
         np.asarray(x, dtype="<f4").tofile(inp)
         done = subprocess.run(["node", str(_RUNNER), str(_package()), str(model), str(inp), str(out), str(block_size),
                                str(sample_rate)], capture_output=True, text=True, check=False)
