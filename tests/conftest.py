@@ -48,3 +48,15 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def gated_layers() -> list[dict]:
+    """NAM layer arrays with gating (ReLU and Tanh, head bias on one): NAM gates with the array's own activation,
+    ``activation(top) · sigmoid(bottom)``; exporters, readers and NAM's C++ core must agree on it."""
+    return [
+        {"input_size": 1, "condition_size": 1, "head_size": 3, "channels": 4, "kernel_size": 2, "dilations": [1, 2, 4],
+         "activation": "ReLU", "gated": True, "head_bias": False},
+        {"input_size": 4, "condition_size": 1, "head_size": 1, "channels": 3, "kernel_size": 3, "dilations": [1, 8],
+         "activation": "Tanh", "gated": True, "head_bias": True},
+    ]

@@ -78,14 +78,6 @@ def test_nam_file_matches_the_official_reader(preset, tmp_path, init_from_nam):
     assert np.max(np.abs(got - _offline(m, x, 1.5, 0.25))) <= TOL
 
 
-GATED = [  # gated arrays gate with their own activation, as NAM does: act(top) · sigmoid(bottom)
-    {"input_size": 1, "condition_size": 1, "head_size": 3, "channels": 4, "kernel_size": 2, "dilations": [1, 2, 4],
-     "activation": "ReLU", "gated": True, "head_bias": False},
-    {"input_size": 4, "condition_size": 1, "head_size": 1, "channels": 3, "kernel_size": 3, "dilations": [1, 8],
-     "activation": "Tanh", "gated": True, "head_bias": True},
-]
-
-
 def _spelled_as_07(d: dict) -> dict:
     """An A1 file's gating in NAM 0.13's own spelling (its Python reader does not read A1's ``"gated": true``;
     NAM's C++ core does, see test_nam_core)."""
@@ -98,10 +90,10 @@ def _spelled_as_07(d: dict) -> dict:
     return d
 
 
-def test_gated_arrays_gate_with_their_own_activation_as_nam_does(tmp_path, init_from_nam):
+def test_gated_arrays_gate_with_their_own_activation_as_nam_does(tmp_path, init_from_nam, gated_layers):
     from helpers.realtime import stream
 
-    m = _model("nam", layers=GATED)
+    m = _model("nam", layers=gated_layers)
     reader = init_from_nam(_spelled_as_07(json.loads(export_nam(m, tmp_path / "gated.nam").read_text()))).eval()
     x = _clip()
     with torch.no_grad():

@@ -55,19 +55,11 @@ def test_fast_tanh_is_nams_approximation_of_tanh():
     assert torch.equal(fast_tanh(-z), -fast_tanh(z)) and float(fast_tanh(torch.tensor(0.0))) == 0.0
 
 
-GATED = [  # gated arrays (ReLU and Tanh): NAM's core gates with the array's activation, fast tanh included
-    {"input_size": 1, "condition_size": 1, "head_size": 3, "channels": 4, "kernel_size": 2, "dilations": [1, 2, 4],
-     "activation": "ReLU", "gated": True, "head_bias": False},
-    {"input_size": 4, "condition_size": 1, "head_size": 1, "channels": 3, "kernel_size": 3, "dilations": [1, 8],
-     "activation": "Tanh", "gated": True, "head_bias": True},
-]
-
-
 @needs_core
 @pytest.mark.parametrize(("preset", "block"), [("nano", 64), ("standard", 64), ("nano", 37), ("gated", 64)])
-def test_plain_capture_plays_in_nams_core_sample_for_sample(preset, block, tmp_path, x):
+def test_plain_capture_plays_in_nams_core_sample_for_sample(preset, block, tmp_path, x, gated_layers):
     torch.manual_seed(0)
-    m = _perturbed(build_model("nam", layers=GATED) if preset == "gated" else build_model("nam", preset))
+    m = _perturbed(build_model("nam", layers=gated_layers) if preset == "gated" else build_model("nam", preset))
     path = export_nam(m, tmp_path / "amp.nam", metadata=NamMetadata(name="core"), input_gain=1.5, output_gain=0.25)
     y, read = run_nam_core(path, x, block_size=block)
     with torch.no_grad(), with_fast_tanh(m):
