@@ -9,7 +9,8 @@ data fingerprint). The :class:`Trainer` owns *how*, once for all of them:
 * a time budget (``budget_s`` seconds of the ``clock`` you choose: ``"wall"`` or ``"process"`` CPU time);
 * the learning rate: a linear warm-up over ``warmup_fraction`` of training, times an exponential or cosine
   decay to ``final_lr_ratio``, where "training" is the larger of the steps done and the budget used;
-* gradient clipping, validation after every epoch, early stopping (``patience``);
+* gradient clipping, per-element learning-rate multipliers a task asks for (:meth:`Task.lr_scales`),
+  validation after every epoch, early stopping (``patience``);
 * ``best.pt`` / ``last.pt`` written atomically in one format: tensors and plain data only, read back with
   ``torch.load(weights_only=True)`` so a shared checkpoint cannot run code; resume continues when the
   checkpoint's identity matches and raises :class:`CheckpointError` with the fix when it does not;
@@ -152,6 +153,13 @@ class Task(Generic[M]):
     def describe(self) -> dict[str, Any]:
         """Extra parameters for the experiment tracker."""
         return {}
+
+    def lr_scales(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per-element learning-rate multipliers: ``(parameter of model, multiplier)`` pairs, the multiplier
+        broadcastable to the parameter (e.g. 8 on the columns of a weight that read a conditioning input, 1
+        elsewhere). After each optimiser step the engine scales every such parameter's change by its multiplier,
+        whatever the optimiser. Default: none."""
+        return []
 
     def after_epoch(self, model: nn.Module, tracker: Any, row: dict[str, float]) -> None:
         """Called on the main process after each validation (e.g. to log a sample); not charged to the budget
@@ -323,6 +331,7 @@ class Trainer:
             raise ConfigError(f"batch size {task.batch_size} must be divisible by the number of processes "
                               f"{self.world}; choose another batch size or number of workers")
         self.model = task.model.to(self.device)
+        self.scaled = [(p, s.to(self.device, p.dtype)) for p, s in task.lr_scales()]  # after .to: same Parameters
         self.spe = cfg.steps_per_epoch or task.steps_per_epoch()
         self.max_steps = cfg.epochs * self.spe
         folder = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else checkpoints_dir(cfg.run_name)
@@ -373,7 +382,11 @@ class Trainer:
         loss.backward()
         if cfg.grad_clip:
             nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        before = [p.detach().clone() for p, _ in self.scaled]
         self.optimizer.step()
+        with torch.no_grad():  # p ← before + multiplier · (p − before): a per-element rate for any optimiser
+            for (p, scale), p0 in zip(self.scaled, before):
+                p.copy_(torch.lerp(p0, p, scale))
         self.step += 1
         self.steps_here += 1
         value = float(loss.detach())

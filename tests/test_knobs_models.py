@@ -42,10 +42,12 @@ def _model(kind, k=2, seed=0):
     torch.manual_seed(seed)
     kind, extra = VARIANTS.get(kind, (kind, {}))
     m = build_knob_model(kind, k, **({"hidden_size": 8, "warmup": 32} if kind == "lstm" else extra))
-    if isinstance(m, ConditionedWaveNet) and m.films:  # FiLM starts as the identity; give it weights
+    if isinstance(m, ConditionedWaveNet):  # knob columns start at 0 and FiLM as the identity: give them weights
         with torch.no_grad():
             for p in m.films.parameters():
                 p.add_(0.3 * torch.randn_like(p))
+            for w, mask in m.knob_weights():
+                w.add_(0.3 * mask * torch.randn_like(w))
             for block in m.film_blocks if not m.film_reads_audio else []:  # a FiLM on the knobs alone:
                 block.conv.weight[:, 0] = 0.0  # its audio column stays 0 in training
     return m.eval()
@@ -95,6 +97,10 @@ def test_concat_uses_the_input_mixer_and_film_starts_as_identity():
     assert all(layer.input_mixer.weight.shape[1] == 3 for a in concat.arrays for layer in a.layers)
     assert concat.arrays[0].rechannel.weight.shape[1] == 3  # NAM routing: the first re-channel reads [x; knobs]
     assert not concat.arrays[0].rechannel.weight[:, 1:].any()  # its knob columns start at zero
+    assert all(layer.input_mixer.weight[:, 0].any() and not layer.input_mixer.weight[:, 1:].any()
+               for a in concat.layer_arrays for layer in a.dilated_layers)  # so do the mixers', not their audio's
+    xc = torch.randn(1, concat.receptive_field + 50)
+    assert torch.equal(concat(xc, torch.zeros(1, 2)), concat(xc, torch.ones(1, 2)))  # untrained: knobs ignored
     film = build_knob_model("film", 2)
     assert all(layer.input_mixer.weight.shape[1] == 1 for a in film.arrays for layer in a.layers)
     assert len(film.films) == sum(len(a.layers) for a in film.arrays)  # one NAM FiLM block per layer (one position)

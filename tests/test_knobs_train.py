@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.errors import CheckpointError
+from helpers.errors import CheckpointError, ConfigError
 from helpers.knobs.dataset import ensure_demo_knob_dataset, load_knob_dataset
 from helpers.knobs.evaluate import esr_grid, evaluation_clip, interpolation_curve
 from helpers.knobs.listen import knob_player
-from helpers.knobs.train import KnobTrainConfig, load_trained, train_knobs
+from helpers.knobs.train import KnobTask, KnobTrainConfig, load_trained, train_knobs
 from helpers.tracking import read_offline_archive
 
 SMALL = dict(epochs=3, steps_per_epoch=6, batch_size=4, crop_length=2048, val_seconds=0.25, progress=False,
@@ -47,6 +47,22 @@ def test_knob_training_on_two_cpu_workers_with_the_amp_recipe(data, tmp_path):
     assert r.history[-1]["val_esr"] < r.history[0]["val_esr"]
     model, _, _ = load_trained(r.best_path)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), r.model.state_dict().values()))
+
+
+def test_knob_weights_get_their_own_learning_rate(data):
+    task = KnobTask(data, KnobTrainConfig(kind="concat+film", knob_lr_scale=4.0, **SMALL))
+    scales = task.lr_scales()
+    model = task.model
+    layers = sum(len(a.layers) for a in model.layer_arrays)
+    assert len(scales) == 1 + 2 * layers  # the first re-channel, every mixer, every FiLM block
+    named = {id(w) for w, _ in scales}
+    assert id(model.layer_arrays[0].rechannel.weight) in named and id(model.film_blocks[0].conv.weight) in named
+    for w, s in scales:
+        assert s.shape == w.shape and torch.all(s[:, 0] == 1.0) and torch.all(s[:, 1:] == 4.0)  # audio column: 1
+    assert KnobTask(data, KnobTrainConfig(kind="concat", knob_lr_scale=1.0, **SMALL)).lr_scales() == []
+    assert KnobTask(data, KnobTrainConfig(kind="lstm", hidden_size=4, **SMALL)).lr_scales() == []
+    with pytest.raises(ConfigError, match="knob_lr_scale"):
+        KnobTrainConfig(knob_lr_scale=0.0)
 
 
 @pytest.mark.parametrize("kind", ["film", "lstm"])

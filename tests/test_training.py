@@ -144,6 +144,24 @@ def test_resume_refuses_another_run_with_the_fix(tmp_path):
     assert fresh.epochs_run == 1
 
 
+def test_lr_scales_multiply_the_step_of_the_elements_named(tmp_path):
+    class Scaled(ToyTask):
+        def lr_scales(self):
+            return [(self.model.weight, torch.tensor([[3.0, 1.0, 0.5, 1.0]]))]
+
+    start = weights(ToyTask().model)
+    trainers = []
+    for task in (ToyTask(), Scaled()):
+        trainer = Trainer(config(tmp_path, type(task).__name__, warmup_fraction=0.0))
+        trainer.start(task)
+        trainer.train_step()
+        trainers.append(trainer)
+    (w_plain, b_plain), (w_scaled, b_scaled) = ([v - s for v, s in zip(weights(t.model), start)] for t in trainers)
+    assert w_plain.abs().min() > 0  # every weight moved
+    torch.testing.assert_close(w_scaled, w_plain * torch.tensor([[3.0, 1.0, 0.5, 1.0]]))
+    torch.testing.assert_close(b_scaled, b_plain)  # the bias is not named: its usual step
+
+
 def test_budget_stops_training_with_warm_up_then_decay(tmp_path):
     r = Trainer(config(tmp_path, "budget", epochs=10_000, budget_s=1.0, warmup_fraction=0.5)).fit(
         ToyTask(step_sleep=0.01))

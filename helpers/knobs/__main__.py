@@ -36,6 +36,8 @@ def _train(args: argparse.Namespace) -> int:
     if bad or (args.film and args.kind == "lstm"):
         raise ConfigError(f"--film takes NAM FiLM positions of a WaveNet ({', '.join(FILM_POSITIONS)})"
                           + (f"; {', '.join(bad)} is not one" if bad else f", not --kind {args.kind}"))
+    if args.knob_lr_scale is not None and not args.knob_lr_scale > 0:
+        raise ConfigError(f"--knob-lr-scale must be a positive multiplier, got {args.knob_lr_scale}")
     if args.encoding not in ENCODINGS:
         raise ConfigError(f"unknown knob encoding {args.encoding!r}; choose one of {', '.join(ENCODINGS)}")
     if args.minutes is not None and args.minutes <= 0:
@@ -61,6 +63,8 @@ def _train(args: argparse.Namespace) -> int:
         overrides["budget_s"] = 60.0 * args.minutes
     if args.workers is not None:
         overrides["workers"] = args.workers
+    if args.knob_lr_scale is not None:
+        overrides["knob_lr_scale"] = args.knob_lr_scale
     cfg = recipe(args.kind, quick=args.quick, **overrides)
     run = args.run_name or f"knobs_{data.name}_{args.kind}" + (f"_{cfg.preset}" if cfg.preset else "")
     cfg = replace(cfg, run_name=run)
@@ -120,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
                         "activation_pre_film activation_post_film; with --kind concat: FiLM as well as the mixers")
     t.add_argument("--preset", default=None, help="NAM preset of the WaveNets (default standard; nano with --quick)")
     t.add_argument("--encoding", default="values", help="knob encoding: values or onehot")
+    t.add_argument("--knob-lr-scale", type=float, default=None,
+                   help="learning-rate multiplier of the weights that read the knobs (default 8; 1 = the common rate)")
     t.add_argument("--minutes", type=float, default=None, help="wall-clock budget (default 10; 4 × 12 steps with --quick)")
     t.add_argument("--quick", action="store_true", help="short quick-mode data and training (seconds)")
     t.add_argument("--out", default=None, help="write the best checkpoint here too (atomically)")

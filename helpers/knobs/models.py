@@ -153,7 +153,8 @@ class ConditionedWaveNet(KnobModel):
 
     The model's input is NAM 0.7's multi-channel input ``[audio; knobs]`` (``1 + num_knobs`` channels, knob values
     in 0..1), which is also every layer's condition. ``concat`` is NAM's own routing: the first layer array's
-    re-channel reads all ``1 + k`` channels (knob columns start at zero) and every input mixer reads the condition.
+    re-channel reads all ``1 + k`` channels and every input mixer reads the condition (their knob columns start at
+    zero, so an untrained model ignores the knobs; :meth:`knob_weights` lists them).
     ``film`` keeps the re-channel and the mixers on the audio alone. ``film_positions`` (default
     :data:`DEFAULT_FILM` for ``film``, none for ``concat``) adds one NAM FiLM block per layer at each position
     named, fed by the knobs (and the audio with ``film_reads_audio``). All export exactly to a version-0.7 ``.nam``
@@ -190,9 +191,6 @@ class ConditionedWaveNet(KnobModel):
         self.num_knobs, self.mechanism, self.preset = int(num_knobs), mechanism, preset
         self.head_scale = float(head_scale)
         self.arrays = nn.ModuleList(LayerArray(c) for c in self.layer_cfgs)
-        if mechanism == "concat":
-            with torch.no_grad():  # the knobs enter through the mixers first; the re-channel learns to use them
-                self.layer_arrays[0].rechannel.weight[:, 1:] = 0.0
         #: FiLM positions in NAM's order; one block per position per layer, layer-major in :attr:`films`
         self.film_positions = tuple(p for p in FILM_POSITIONS if p in film_positions)
         #: whether the FiLM blocks read the audio channel of the condition (NAM's FiLM can); the course trains them
@@ -203,6 +201,9 @@ class ConditionedWaveNet(KnobModel):
             mid = (2 if c.gated else 1) * c.channels
             self.films.extend(FiLM(1 + num_knobs, film_dim(p, c.channels, mid))
                               for _ in c.dilations for p in self.film_positions)
+        with torch.no_grad():  # an untrained model ignores the knobs (FiLM starts as the identity, the mixers at 0)
+            for w, mask in self.knob_weights():
+                w.mul_(1.0 - mask)
 
     @property
     def receptive_field(self) -> int:
@@ -218,6 +219,22 @@ class ConditionedWaveNet(KnobModel):
         """The FiLM blocks: per dilated layer in order, one per position of :attr:`film_positions` (none for plain
         ``concat``)."""
         return modules_of(self.films, FiLM)
+
+    def knob_weights(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The weights that read the knobs, each with a 0/1 mask of the same shape marking its knob columns: the
+        first re-channel and every input mixer (``concat``), every FiLM block's 1×1 conv (FiLM). The training
+        recipe gives these elements their own learning rate (:attr:`KnobTrainConfig.knob_lr_scale`)."""
+        convs = []
+        if self.mechanism == "concat":
+            convs.append(self.layer_arrays[0].rechannel)
+            convs.extend(layer.input_mixer for array in self.layer_arrays for layer in array.dilated_layers)
+        convs.extend(block.conv for block in self.film_blocks)
+        out = []
+        for conv in convs:
+            mask = torch.zeros_like(conv.weight)
+            mask[:, 1:] = 1.0  # column 0 reads the audio
+            out.append((conv.weight, mask))
+        return out
 
     def film_weights(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Each FiLM block's 1×1 conv of the condition ``[audio; knobs]`` as the model uses it: weight

@@ -1,7 +1,9 @@
 """Training conditioned models: the amp recipe with the knob vector fed alongside, through the one engine.
 
 :class:`KnobTask` draws, for every crop, a *recording* (a knob setting) from the training settings and gives
-the model that setting's encoded knob vector; held-out settings (role ``heldout``) are never drawn. Validation:
+the model that setting's encoded knob vector; held-out settings (role ``heldout``) are never drawn. The weights
+that read the knobs learn at their own rate (:attr:`KnobTrainConfig.knob_lr_scale`, through the engine's
+:meth:`~helpers.training.Task.lr_scales`). Validation:
 plain ESR on the validation time range of the training settings (seen settings, unseen audio), averaged over
 the settings. The rest (MSE loss, warm-up and decay over a time budget, clipping, checkpoints, resume,
 tracking, CPU workers) is the amp recipe of :mod:`helpers.amp.train` and :mod:`helpers.training`;
@@ -22,11 +24,11 @@ from torch import nn
 
 from helpers import training
 from helpers.capture.splits import random_crops
-from helpers.errors import CheckpointError, DataError
+from helpers.errors import CheckpointError, ConfigError, DataError
 from helpers.knobs.dataset import KnobData
 from helpers.knobs.encoding import KnobEncoding, make_encoding
 from helpers.knobs.evaluate import evaluate_settings, knob_vectors
-from helpers.knobs.models import KnobModel, build_knob_model, load_knob_model
+from helpers.knobs.models import ConditionedWaveNet, KnobModel, build_knob_model, load_knob_model
 from helpers.knobs.space import KnobSpace
 from helpers.losses import CombinedLoss
 from helpers.runtime import seed_everything
@@ -50,8 +52,17 @@ class KnobTrainConfig(training.TrainConfig):
     val_seconds: float | None = 2.0  #: validation audio per setting (None = the whole range)
     epochs: int = 20
     lr: float = 8e-3
+    #: learning-rate multiplier of the weights that read the knobs (:meth:`ConditionedWaveNet.knob_weights`; the
+    #: mixers' and FiLM blocks' knob columns, which start at zero and must travel far; Adam moves a weight by about
+    #: the rate per step). 1 = the rate of every other weight. Not used by the LSTM.
+    knob_lr_scale: float = 8.0
     warmup_fraction: float = 0.1
     run_name: str = "knobs"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.knob_lr_scale > 0:
+            raise ConfigError(f"knob_lr_scale must be a positive multiplier of the rate, got {self.knob_lr_scale}")
 
     def model_kwargs(self) -> dict[str, Any]:
         if self.kind == "lstm":
@@ -105,6 +116,12 @@ class KnobTask(training.Task[KnobModel]):
         self.loss_fn.to(y.device)
         return self.loss_fn(net(x, k), y)
 
+    def lr_scales(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """``knob_lr_scale`` on the knob columns of the WaveNets' knob-reading weights (none for the LSTM)."""
+        if not isinstance(self.model, ConditionedWaveNet) or self.config.knob_lr_scale == 1.0:
+            return []
+        return [(w, 1.0 + (self.config.knob_lr_scale - 1.0) * mask) for w, mask in self.model.knob_weights()]
+
     def validate(self, model: nn.Module) -> dict[str, float]:
         return {"val_esr": evaluate_settings(self.model, self.data, self.encoding, list(self.train_idx),
                                              "validation", self.config.val_seconds)}
@@ -135,7 +152,8 @@ def recipe(kind: str = "concat", *, quick: bool = False, **overrides: Any) -> Kn
     Full mode: ``FULL_TRAINING`` (a 600 s wall-clock budget, up to 1000 epochs, 8 crops × 16,384 output
     samples) on ``workers="auto"`` single-threaded CPU processes, NAM preset ``standard``; the engine's
     schedule then warms the rate up over the first 10 % of the budget and decays it to 5 % at its end (MSE
-    loss, Adam 8e-3, the :class:`KnobTrainConfig` defaults), 0.6 s of validation audio per setting. Quick mode: ``QUICK_TRAINING`` (4 epochs of
+    loss, Adam 8e-3 with the knob-reading weights at ``knob_lr_scale`` = 8 × that rate, the :class:`KnobTrainConfig`
+    defaults), 0.6 s of validation audio per setting. Quick mode: ``QUICK_TRAINING`` (4 epochs of
     12 steps, 4 × 8192-sample crops) in one process, preset ``nano``, 0.5 s of validation audio per setting.
     ``kind="lstm"`` drops the preset. ``overrides`` (any :class:`KnobTrainConfig` field) win, e.g.
     ``budget_s=60.0 * minutes``.
