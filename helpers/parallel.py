@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -64,7 +66,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _entry(rank: int, world: int, port: int, target: Callable[..., None], args: tuple[Any, ...]) -> None:
+def exit_with_parent(parent: int, period_s: float = 1.0) -> None:
+    """End this process as soon as its parent process ``parent`` is gone (checked every ``period_s`` seconds, and
+    at once when it is gone already).
+
+    By hand because nothing covers every case: torch's spawn asks Linux to interrupt a worker when its parent dies,
+    but only once the worker has imported the training code (a parent killed in those first seconds, or any on
+    macOS, leaves it running). An orphaned worker keeps training on its own, burning the CPU and writing the run's
+    checkpoints behind the next run's back."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(period_s)
+        os._exit(1)  # checkpoints are written atomically: a half-written one is never left behind
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _entry(rank: int, world: int, port: int, target: Callable[..., None], args: tuple[Any, ...],
+           parent: int) -> None:
+    exit_with_parent(parent)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),
                       LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
@@ -79,14 +98,25 @@ def spawn_cpu_workers(n: int, target: Callable[..., None], *args: Any) -> None:
     """Run ``target(rank, *args)`` in ``n`` single-threaded processes that form one DDP group on gloo.
 
     Keep ``args`` small (paths, plain settings): a worker that dies while starting would otherwise leave this
-    process blocked writing megabytes into the spawn pipe. A worker's exception is raised here.
+    process blocked writing megabytes into the spawn pipe. A worker's exception is raised here. The workers end
+    with this process: when it is interrupted (a notebook's stop button, Ctrl-C) or killed.
     """
     if getattr(sys.modules.get("__main__"), "__name__", None) == "__mp_main__":  # a worker importing the script
         raise WorkerError(GUARD_HINT)
+    context = mp.start_processes(_entry, args=(n, free_port(), target, args, os.getpid()), nprocs=n, join=False,
+                                 start_method="spawn")
     try:
-        mp.start_processes(_entry, args=(n, free_port(), target, args), nprocs=n, join=True, start_method="spawn")
-    except mp.ProcessExitedException as exc:
-        raise WorkerError(f"a training worker exited without a Python traceback ({exc}); {GUARD_HINT}") from exc
-    except mp.ProcessRaisedException as exc:  # the worker's traceback is in the message; its last line says what
-        last = str(exc).strip().splitlines()[-1]
-        raise WorkerError(f"a training worker failed: {last}") from exc
+        while not context.join():
+            pass
+    except BaseException as exc:
+        for process in context.processes:  # interrupted, or a worker failed: stop the others too
+            if process.is_alive():
+                process.terminate()
+        for process in context.processes:
+            process.join()
+        if isinstance(exc, mp.ProcessExitedException):
+            raise WorkerError(f"a training worker exited without a Python traceback ({exc}); {GUARD_HINT}") from exc
+        if isinstance(exc, mp.ProcessRaisedException):  # the worker's traceback is in the message; its last line
+            last = str(exc).strip().splitlines()[-1]
+            raise WorkerError(f"a training worker failed: {last}") from exc
+        raise
