@@ -56,6 +56,7 @@ def test_train_writes_the_checkpoint_and_prints_unseen_setting_esr(knobs_cli, tm
     (("train", "--quick", "--knobs", "drive", "volume"), ("volume",)),
     (("train", "--quick", "--minutes", "0"), ("--minutes must be a positive",)),
     (("train", "--quick", "--knob-lr-scale", "-2"), ("--knob-lr-scale must be a positive",)),
+    (("train", "--quick", "--level-balance", "1.5"), ("--level-balance must be between 0",)),
     (("train", "--quick", "--encoding", "binary"), ("unknown knob encoding 'binary'",)),
     (("train", "--quick", "--film", "head1x1_post_film"), ("head1x1_post_film is not one", "conv_pre_film")),
     (("train", "--quick", "--kind", "lstm", "--film", "conv_pre_film"), ("not --kind lstm",)),

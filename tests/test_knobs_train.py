@@ -1,15 +1,17 @@
 """Training conditioned models on a demo knob dataset: learning, checkpoints and resume, the 2×2 grid,
 interpolation curves and the slider player."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
-from helpers.errors import CheckpointError, ConfigError
+from helpers.errors import CheckpointError, ConfigError, DataError
 from helpers.knobs.dataset import ensure_demo_knob_dataset, load_knob_dataset
 from helpers.knobs.evaluate import esr_grid, evaluation_clip, interpolation_curve
 from helpers.knobs.listen import knob_player
-from helpers.knobs.train import KnobTask, KnobTrainConfig, load_trained, train_knobs
+from helpers.knobs.train import KnobTask, KnobTrainConfig, level_weights, load_trained, train_knobs
 from helpers.tracking import read_offline_archive
 
 SMALL = dict(epochs=3, steps_per_epoch=6, batch_size=4, crop_length=2048, val_seconds=0.25, progress=False,
@@ -63,6 +65,32 @@ def test_knob_weights_get_their_own_learning_rate(data):
     assert KnobTask(data, KnobTrainConfig(kind="lstm", hidden_size=4, **SMALL)).lr_scales() == []
     with pytest.raises(ConfigError, match="knob_lr_scale"):
         KnobTrainConfig(knob_lr_scale=0.0)
+
+
+def test_every_setting_counts_as_its_esr_does(data):
+    """Level balancing: a crop's squared error is relative to its setting's level, so the loss of a prediction
+    off by the same fraction of every setting's target is the same for loud and quiet settings."""
+    w = level_weights(data)
+    train = data.indices("train")
+    power = [np.mean(np.concatenate([data.outputs[i][s:e] for s, e in data.splits["train"]]) ** 2) for i in train]
+    assert np.allclose(w[train] ** 2 * power, np.mean(power), rtol=1e-4)  # equal weighted power: their mean
+    assert np.ptp(power) > 0.2 * np.mean(power)  # the demo's settings differ in level, so the weights matter
+    assert np.allclose(level_weights(data, 0.5) ** 2, w)
+    task = KnobTask(data, KnobTrainConfig(kind="concat", level_balance=1.0, **SMALL))
+    x, y, k, wb = (torch.as_tensor(a) for a in task.batch(np.random.default_rng(0)))
+    rel = []  # each crop's loss ÷ its unweighted loss, for a prediction 10 % off the target
+    for i in range(len(x)):
+        crop = tuple(a[i : i + 1] for a in (x, y, k, wb))
+        rel.append(float(task.loss(lambda _x, _k, t=crop[1]: 0.9 * t, crop) / task.loss_fn(0.9 * crop[1], crop[1])))
+    assert np.allclose(rel, wb**2, rtol=1e-4)
+    plain = KnobTask(data, KnobTrainConfig(kind="concat", level_balance=0.0, **SMALL))
+    assert np.all(plain.batch(np.random.default_rng(0))[3] == 1.0)
+    assert np.allclose(KnobTask(data, KnobTrainConfig(kind="concat", **SMALL)).level_weights, w**0.5)  # default 0.5
+    with pytest.raises(ConfigError, match="level_balance"):
+        KnobTrainConfig(level_balance=2.0)
+    silent = dataclasses.replace(data, outputs=[np.zeros_like(data.outputs[0]), *data.outputs[1:]])
+    with pytest.raises(DataError, match=r"recording\(s\) \[0\] are silent"):
+        level_weights(silent)
 
 
 @pytest.mark.parametrize("kind", ["film", "lstm"])

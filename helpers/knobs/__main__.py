@@ -38,6 +38,9 @@ def _train(args: argparse.Namespace) -> int:
                           + (f"; {', '.join(bad)} is not one" if bad else f", not --kind {args.kind}"))
     if args.knob_lr_scale is not None and not args.knob_lr_scale > 0:
         raise ConfigError(f"--knob-lr-scale must be a positive multiplier, got {args.knob_lr_scale}")
+    if args.level_balance is not None and not 0.0 <= args.level_balance <= 1.0:
+        raise ConfigError(f"--level-balance must be between 0 (plain MSE) and 1 (every setting as its ESR), "
+                          f"got {args.level_balance}")
     if args.encoding not in ENCODINGS:
         raise ConfigError(f"unknown knob encoding {args.encoding!r}; choose one of {', '.join(ENCODINGS)}")
     if args.minutes is not None and args.minutes <= 0:
@@ -65,6 +68,8 @@ def _train(args: argparse.Namespace) -> int:
         overrides["workers"] = args.workers
     if args.knob_lr_scale is not None:
         overrides["knob_lr_scale"] = args.knob_lr_scale
+    if args.level_balance is not None:
+        overrides["level_balance"] = args.level_balance
     cfg = recipe(args.kind, quick=args.quick, **overrides)
     run = args.run_name or f"knobs_{data.name}_{args.kind}" + (f"_{cfg.preset}" if cfg.preset else "")
     cfg = replace(cfg, run_name=run)
@@ -126,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--encoding", default="values", help="knob encoding: values or onehot")
     t.add_argument("--knob-lr-scale", type=float, default=None,
                    help="learning-rate multiplier of the weights that read the knobs (default 8; 1 = the common rate)")
+    t.add_argument("--level-balance", type=float, default=None,
+                   help="0..1: how far the loss evens out the settings' output levels (default 0.5; 0 = plain "
+                        "MSE, 1 = every setting counts as its ESR)")
     t.add_argument("--minutes", type=float, default=None, help="wall-clock budget (default 10; 4 × 12 steps with --quick)")
     t.add_argument("--quick", action="store_true", help="short quick-mode data and training (seconds)")
     t.add_argument("--out", default=None, help="write the best checkpoint here too (atomically)")

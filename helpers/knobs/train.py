@@ -5,7 +5,8 @@ the model that setting's encoded knob vector; held-out settings (role ``heldout`
 that read the knobs learn at their own rate (:attr:`KnobTrainConfig.knob_lr_scale`, through the engine's
 :meth:`~helpers.training.Task.lr_scales`). Validation:
 plain ESR on the validation time range of the training settings (seen settings, unseen audio), averaged over
-the settings. The rest (MSE loss, warm-up and decay over a time budget, clipping, checkpoints, resume,
+the settings. The loss can even out the settings' output levels (:attr:`KnobTrainConfig.level_balance`,
+:func:`level_weights`). The rest (MSE loss, warm-up and decay over a time budget, clipping, checkpoints, resume,
 tracking, CPU workers) is the amp recipe of :mod:`helpers.amp.train` and :mod:`helpers.training`;
 :func:`recipe` takes its settings (budget, crops, workers) from :mod:`helpers.amp.workflow`, and
 ``python -m helpers.knobs train`` runs it from the command line.
@@ -56,11 +57,20 @@ class KnobTrainConfig(training.TrainConfig):
     #: mixers' and FiLM blocks' knob columns, which start at zero and must travel far; Adam moves a weight by about
     #: the rate per step). 1 = the rate of every other weight. Not used by the LSTM.
     knob_lr_scale: float = 8.0
+    #: how far the loss evens out the settings' levels, 0..1: each setting's crops are weighed by
+    #: ``(mean power ÷ its target's power) ** (level_balance / 2)`` (:func:`level_weights`). 0 = plain MSE, which
+    #: counts a setting that plays 5× louder 25× more (the demo overdrive's settings span 0.05–0.28 RMS) and
+    #: under-fits the quiet ones; 1 = every setting counts as its ESR does, which under-fits the loud ones; 0.5
+    #: measured best of the three (README, Benchmarks).
+    level_balance: float = 0.5
     warmup_fraction: float = 0.1
     run_name: str = "knobs"
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if not 0.0 <= self.level_balance <= 1.0:
+            raise ConfigError(f"level_balance must be between 0 (plain MSE) and 1 (per-setting ESR), got "
+                              f"{self.level_balance}")
         if not self.knob_lr_scale > 0:
             raise ConfigError(f"knob_lr_scale must be a positive multiplier of the rate, got {self.knob_lr_scale}")
 
@@ -81,6 +91,7 @@ class KnobTask(training.Task[KnobModel]):
         seed_everything(config.seed)  # the model's initial weights depend on the seed alone
         self.encoding = make_encoding(config.encoding, data.space)
         self.vectors = knob_vectors(data, self.encoding)
+        self.level_weights = level_weights(data, config.level_balance)
         self.train_idx = np.array(data.indices("train"))
         if len(self.train_idx) == 0:
             raise DataError("the data has no training settings (role 'train'); mark some recordings 'train'")
@@ -102,19 +113,21 @@ class KnobTask(training.Task[KnobModel]):
         train_samples = sum(e - s for s, e in self.data.splits["train"])
         return max(1, math.ceil(train_samples / (self.batch_size * self.config.crop_length)))
 
-    def batch(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Inputs ``(batch, crop + rf - 1)``, targets ``(batch, crop)``, knob vectors ``(batch, size)``."""
+    def batch(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Inputs ``(batch, crop + rf - 1)``, targets ``(batch, crop)``, knob vectors ``(batch, size)``, level
+        weights ``(batch,)`` (:func:`level_weights`)."""
         rf, n = self.model.receptive_field, self.config.crop_length
         recs = self.train_idx[rng.integers(len(self.train_idx), size=self.batch_size)]
         starts = random_crops(self.data.splits["train"], n, rf, self.batch_size, rng)
         xs = np.stack([self.data.inputs[r][s - rf + 1 : s + n] for r, s in zip(recs, starts)])
         ys = np.stack([self.data.outputs[r][s : s + n] for r, s in zip(recs, starts)])
-        return xs, ys, self.vectors[recs]
+        return xs, ys, self.vectors[recs], self.level_weights[recs]
 
     def loss(self, net: nn.Module, batch: training.Batch) -> torch.Tensor:
-        x, y, k = batch
+        x, y, k, w = batch
         self.loss_fn.to(y.device)
-        return self.loss_fn(net(x, k), y)
+        w = w[:, None]
+        return self.loss_fn(net(x, k) * w, y * w)
 
     def lr_scales(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """``knob_lr_scale`` on the knob columns of the WaveNets' knob-reading weights (none for the LSTM)."""
@@ -129,6 +142,22 @@ class KnobTask(training.Task[KnobModel]):
     def describe(self) -> dict[str, Any]:
         return {"receptive_field": self.model.receptive_field, "data": self.data.name, "knobs": self.data.space.names,
                 "train_settings": len(self.train_idx)}
+
+
+def level_weights(data: KnobData, balance: float = 1.0) -> np.ndarray:
+    """Per recording ``(recordings,)``: ``(mean power ÷ its power) ** (balance / 2)``, the targets' power over the
+    training range, the mean over the ``train`` settings. Scaling a crop's output and target by it makes its
+    squared error relative to its setting's level (``balance`` 1: ESR-like; 0: all ones, plain MSE) while the
+    loss keeps about its unweighted size."""
+    if balance == 0.0:
+        return np.ones(len(data.outputs), np.float32)
+    power = np.array([np.mean(np.concatenate([y[s:e] for s, e in data.splits["train"]]).astype(np.float64) ** 2)
+                      for y in data.outputs])
+    if np.any(power <= 0):
+        silent = [i for i, p in enumerate(power) if p <= 0]
+        raise DataError(f"recording(s) {silent} are silent over the training range; remove them or fix the capture")
+    mean = power[data.indices("train")].mean()
+    return ((mean / power) ** (balance / 2)).astype(np.float32)
 
 
 @dataclass
@@ -152,8 +181,8 @@ def recipe(kind: str = "concat", *, quick: bool = False, **overrides: Any) -> Kn
     Full mode: ``FULL_TRAINING`` (a 600 s wall-clock budget, up to 1000 epochs, 8 crops × 16,384 output
     samples) on ``workers="auto"`` single-threaded CPU processes, NAM preset ``standard``; the engine's
     schedule then warms the rate up over the first 10 % of the budget and decays it to 5 % at its end (MSE
-    loss, Adam 8e-3 with the knob-reading weights at ``knob_lr_scale`` = 8 × that rate, the :class:`KnobTrainConfig`
-    defaults), 0.6 s of validation audio per setting. Quick mode: ``QUICK_TRAINING`` (4 epochs of
+    loss with the settings' levels half evened out, ``level_balance`` = 0.5; Adam 8e-3 with the knob-reading
+    weights at ``knob_lr_scale`` = 8 × that rate: the :class:`KnobTrainConfig` defaults), 0.6 s of validation audio per setting. Quick mode: ``QUICK_TRAINING`` (4 epochs of
     12 steps, 4 × 8192-sample crops) in one process, preset ``nano``, 0.5 s of validation audio per setting.
     ``kind="lstm"`` drops the preset. ``overrides`` (any :class:`KnobTrainConfig` field) win, e.g.
     ``budget_s=60.0 * minutes``.
