@@ -182,8 +182,9 @@ def recipe(kind: str = "concat", *, quick: bool = False, **overrides: Any) -> Kn
     samples) on ``workers="auto"`` single-threaded CPU processes, NAM preset ``standard``; the engine's
     schedule then warms the rate up over the first 10 % of the budget and decays it to 5 % at its end (MSE
     loss with the settings' levels half evened out, ``level_balance`` = 0.5; Adam 8e-3 with the knob-reading
-    weights at ``knob_lr_scale`` = 8 × that rate: the :class:`KnobTrainConfig` defaults), 0.6 s of validation audio per setting. Quick mode: ``QUICK_TRAINING`` (4 epochs of
-    12 steps, 4 × 8192-sample crops) in one process, preset ``nano``, 0.5 s of validation audio per setting.
+    weights at ``knob_lr_scale`` = 8 × that rate: the :class:`KnobTrainConfig` defaults), 0.6 s of validation
+    audio per setting. Quick mode: ``QUICK_TRAINING`` (4 epochs of 12 steps, 4 × 8192-sample crops) in one
+    process, preset ``nano``, 0.5 s of validation audio per setting.
     ``kind="lstm"`` drops the preset. ``overrides`` (any :class:`KnobTrainConfig` field) win, e.g.
     ``budget_s=60.0 * minutes``.
     """
