@@ -83,9 +83,10 @@ def test_every_setting_counts_as_its_esr_does(data):
         crop = tuple(a[i : i + 1] for a in (x, y, k, wb))
         rel.append(float(task.loss(lambda _x, _k, t=crop[1]: 0.9 * t, crop) / task.loss_fn(0.9 * crop[1], crop[1])))
     assert np.allclose(rel, wb**2, rtol=1e-4)
-    plain = KnobTask(data, KnobTrainConfig(kind="concat", level_balance=0.0, **SMALL))
+    half = KnobTask(data, KnobTrainConfig(kind="concat", level_balance=0.5, **SMALL))
+    assert np.allclose(half.batch(np.random.default_rng(0))[3], wb**0.5)
+    plain = KnobTask(data, KnobTrainConfig(kind="concat", **SMALL))  # the default: plain MSE
     assert np.all(plain.batch(np.random.default_rng(0))[3] == 1.0)
-    assert np.allclose(KnobTask(data, KnobTrainConfig(kind="concat", **SMALL)).level_weights, w**0.5)  # default 0.5
     with pytest.raises(ConfigError, match="level_balance"):
         KnobTrainConfig(level_balance=2.0)
     silent = dataclasses.replace(data, outputs=[np.zeros_like(data.outputs[0]), *data.outputs[1:]])

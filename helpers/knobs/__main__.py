@@ -132,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--knob-lr-scale", type=float, default=None,
                    help="learning-rate multiplier of the weights that read the knobs (default 8; 1 = the common rate)")
     t.add_argument("--level-balance", type=float, default=None,
-                   help="0..1: how far the loss evens out the settings' output levels (default 0.5; 0 = plain "
-                        "MSE, 1 = every setting counts as its ESR)")
+                   help="0..1: how far the loss evens out the settings' output levels (default 0, plain MSE; "
+                        "1 = every setting counts as its ESR)")
     t.add_argument("--minutes", type=float, default=None, help="wall-clock budget (default 10; 4 × 12 steps with --quick)")
     t.add_argument("--quick", action="store_true", help="short quick-mode data and training (seconds)")
     t.add_argument("--out", default=None, help="write the best checkpoint here too (atomically)")

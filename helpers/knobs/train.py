@@ -60,9 +60,9 @@ class KnobTrainConfig(training.TrainConfig):
     #: how far the loss evens out the settings' levels, 0..1: each setting's crops are weighed by
     #: ``(mean power ÷ its target's power) ** (level_balance / 2)`` (:func:`level_weights`). 0 = plain MSE, which
     #: counts a setting that plays 5× louder 25× more (the demo overdrive's settings span 0.05–0.28 RMS) and
-    #: under-fits the quiet ones; 1 = every setting counts as its ESR does, which under-fits the loud ones; 0.5
-    #: measured best of the three (README, Benchmarks).
-    level_balance: float = 0.5
+    #: under-fits the quiet ones; 1 = every setting counts as its ESR does, which under-fits the loud ones. 0.5 was
+    #: better at equal steps and worse at 10 CPU minutes (README, Benchmarks), so the default stays plain MSE.
+    level_balance: float = 0.0
     warmup_fraction: float = 0.1
     run_name: str = "knobs"
 
@@ -181,10 +181,10 @@ def recipe(kind: str = "concat", *, quick: bool = False, **overrides: Any) -> Kn
     Full mode: ``FULL_TRAINING`` (a 600 s wall-clock budget, up to 1000 epochs, 8 crops × 16,384 output
     samples) on ``workers="auto"`` single-threaded CPU processes, NAM preset ``standard``; the engine's
     schedule then warms the rate up over the first 10 % of the budget and decays it to 5 % at its end (MSE
-    loss with the settings' levels half evened out, ``level_balance`` = 0.5; Adam 8e-3 with the knob-reading
-    weights at ``knob_lr_scale`` = 8 × that rate: the :class:`KnobTrainConfig` defaults), 0.6 s of validation
-    audio per setting. Quick mode: ``QUICK_TRAINING`` (4 epochs of 12 steps, 4 × 8192-sample crops) in one
-    process, preset ``nano``, 0.5 s of validation audio per setting.
+    loss, Adam 8e-3 with the knob-reading weights at ``knob_lr_scale`` = 8 × that rate: the
+    :class:`KnobTrainConfig` defaults), 0.6 s of validation audio per setting. Quick mode: ``QUICK_TRAINING``
+    (4 epochs of 12 steps, 4 × 8192-sample crops) in one process, preset ``nano``, 0.5 s of validation audio per
+    setting.
     ``kind="lstm"`` drops the preset. ``overrides`` (any :class:`KnobTrainConfig` field) win, e.g.
     ``budget_s=60.0 * minutes``.
     """
