@@ -84,6 +84,6 @@ def test_a_worker_whose_parent_is_gone_before_it_watches_ends_at_once():
     code = ("import os, time\nfrom helpers.parallel import exit_with_parent\n"
             "exit_with_parent(os.getppid() + 1)\ntime.sleep(60)\n")  # + 1: a parent that is not (or no longer) ours
     root = Path(__file__).resolve().parents[1]
-    start = time.monotonic()
+    began = time.monotonic()
     done = subprocess.run([sys.executable, "-c", code], cwd=root, timeout=30)
-    assert done.returncode == 1 and time.monotonic() - start < 20
+    assert done.returncode == 1 and time.monotonic() - began < 20

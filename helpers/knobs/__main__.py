@@ -36,26 +36,12 @@ def _train(args: argparse.Namespace) -> int:
     if bad or (args.film and args.kind == "lstm"):
         raise ConfigError(f"--film takes NAM FiLM positions of a WaveNet ({', '.join(FILM_POSITIONS)})"
                           + (f"; {', '.join(bad)} is not one" if bad else f", not --kind {args.kind}"))
-    if args.knob_lr_scale is not None and not args.knob_lr_scale > 0:
-        raise ConfigError(f"--knob-lr-scale must be a positive multiplier, got {args.knob_lr_scale}")
-    if args.level_balance is not None and not 0.0 <= args.level_balance <= 1.0:
-        raise ConfigError(f"--level-balance must be between 0 (plain MSE) and 1 (every setting as its ESR), "
-                          f"got {args.level_balance}")
     if args.encoding not in ENCODINGS:
         raise ConfigError(f"unknown knob encoding {args.encoding!r}; choose one of {', '.join(ENCODINGS)}")
     if args.minutes is not None and args.minutes <= 0:
         raise ConfigError(f"--minutes must be a positive number of minutes, got {args.minutes}")
     if args.out and Path(args.out).is_dir():
         raise ConfigError(f"--out {args.out} is a folder; give a file path such as {Path(args.out) / 'knobs.pt'}")
-    if args.manifest:
-        manifest = Path(args.manifest)
-    else:
-        levels, heldout = KNOB_GRID[bool(args.quick)]  # notebook 05's demo grid
-        levels = levels if args.levels is None else args.levels
-        heldout = heldout if args.heldout is None else args.heldout
-        manifest = ensure_demo_knob_dataset(args.device, tuple(args.knobs), levels=levels, heldout=heldout,
-                                            quick=args.quick, seed=args.seed)
-    data = load_knob_dataset(manifest)
     overrides: dict = {"seed": args.seed, "encoding": args.encoding, "device": args.device_type,
                        "resume": args.resume, "track": not args.no_track}
     if args.preset is not None:
@@ -70,7 +56,16 @@ def _train(args: argparse.Namespace) -> int:
         overrides["knob_lr_scale"] = args.knob_lr_scale
     if args.level_balance is not None:
         overrides["level_balance"] = args.level_balance
-    cfg = recipe(args.kind, quick=args.quick, **overrides)
+    cfg = recipe(args.kind, quick=args.quick, **overrides)  # checks the settings before any data is rendered
+    if args.manifest:
+        manifest = Path(args.manifest)
+    else:
+        levels, heldout = KNOB_GRID[bool(args.quick)]  # notebook 05's demo grid
+        levels = levels if args.levels is None else args.levels
+        heldout = heldout if args.heldout is None else args.heldout
+        manifest = ensure_demo_knob_dataset(args.device, tuple(args.knobs), levels=levels, heldout=heldout,
+                                            quick=args.quick, seed=args.seed)
+    data = load_knob_dataset(manifest)
     run = args.run_name or f"knobs_{data.name}_{args.kind}" + (f"_{cfg.preset}" if cfg.preset else "")
     cfg = replace(cfg, run_name=run)
     print(f"training a {args.kind} model on {data.name}: {len(data.indices('train'))} settings "
