@@ -51,20 +51,30 @@ def test_knob_training_on_two_cpu_workers_with_the_amp_recipe(data, tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), r.model.state_dict().values()))
 
 
-def test_knob_weights_get_their_own_learning_rate(data):
-    task = KnobTask(data, KnobTrainConfig(kind="concat+film", knob_lr_scale=4.0, **SMALL))
-    scales = task.lr_scales()
+def test_knob_weights_get_their_own_learning_rates(data):
+    task = KnobTask(data, KnobTrainConfig(kind="concat+film", mixer_lr_scale=4.0, film_lr_scale=16.0, **SMALL))
     model = task.model
     layers = sum(len(a.layers) for a in model.layer_arrays)
-    assert len(scales) == 1 + 2 * layers  # the first re-channel, every mixer, every FiLM block
-    named = {id(w) for w, _ in scales}
-    assert id(model.layer_arrays[0].rechannel.weight) in named and id(model.film_blocks[0].conv.weight) in named
+    mixers = {id(model.layer_arrays[0].rechannel.weight)} | {
+        id(layer.input_mixer.weight) for a in model.layer_arrays for layer in a.dilated_layers}
+    films = {id(b.conv.weight) for b in model.film_blocks}
+    assert len(mixers) == 1 + layers and len(films) == layers  # the first re-channel, every mixer, every FiLM
+    scales = task.lr_scales()
+    assert {id(w) for w, _ in scales} == mixers | films and len(scales) == 1 + 2 * layers
     for w, s in scales:
-        assert s.shape == w.shape and torch.all(s[:, 0] == 1.0) and torch.all(s[:, 1:] == 4.0)  # audio column: 1
-    assert KnobTask(data, KnobTrainConfig(kind="concat", knob_lr_scale=1.0, **SMALL)).lr_scales() == []
+        knob = 16.0 if id(w) in films else 4.0
+        assert s.shape == w.shape and torch.all(s[:, 0] == 1.0) and torch.all(s[:, 1:] == knob)  # audio column: 1
+    only_film = KnobTask(data, KnobTrainConfig(kind="concat+film", mixer_lr_scale=1.0, **SMALL))
+    assert {id(w) for w, _ in only_film.lr_scales()} == {id(b.conv.weight) for b in only_film.model.film_blocks}
+    film = KnobTask(data, KnobTrainConfig(kind="film", mixer_lr_scale=1.0, film_lr_scale=1.0, **SMALL))
+    assert film.lr_scales() == []
+    assert KnobTask(data, KnobTrainConfig(kind="concat", **SMALL)).lr_scales() == []  # default: mixers at 1
     assert KnobTask(data, KnobTrainConfig(kind="lstm", hidden_size=4, **SMALL)).lr_scales() == []
-    with pytest.raises(ConfigError, match="knob_lr_scale"):
-        KnobTrainConfig(knob_lr_scale=0.0)
+    with pytest.raises(ConfigError, match="part must be 'all', 'mixers' or 'film'"):
+        model.knob_weights("gains")
+    for name in ("mixer_lr_scale", "film_lr_scale"):
+        with pytest.raises(ConfigError, match=f"{name} must be a positive"):
+            KnobTrainConfig(**{name: 0.0})
 
 
 def test_every_setting_counts_as_its_esr_does(data):

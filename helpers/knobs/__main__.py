@@ -52,8 +52,9 @@ def _train(args: argparse.Namespace) -> int:
         overrides["budget_s"] = 60.0 * args.minutes
     if args.workers is not None:
         overrides["workers"] = args.workers
-    if args.knob_lr_scale is not None:
-        overrides["knob_lr_scale"] = args.knob_lr_scale
+    for name in ("mixer_lr_scale", "film_lr_scale"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
     if args.level_balance is not None:
         overrides["level_balance"] = args.level_balance
     cfg = recipe(args.kind, quick=args.quick, **overrides)  # checks the settings before any data is rendered
@@ -106,6 +107,8 @@ def _train(args: argparse.Namespace) -> int:
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
+    from helpers.knobs.train import FILM_LR_SCALE, MIXER_LR_SCALE  # the defaults, for --help
+
     parser = argparse.ArgumentParser(prog="python -m helpers.knobs", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,8 +127,12 @@ def main(argv: list[str] | None = None) -> int:
                         "activation_pre_film activation_post_film; with --kind concat: FiLM as well as the mixers")
     t.add_argument("--preset", default=None, help="NAM preset of the WaveNets (default standard; nano with --quick)")
     t.add_argument("--encoding", default="values", help="knob encoding: values or onehot")
-    t.add_argument("--knob-lr-scale", type=float, default=None,
-                   help="learning-rate multiplier of the weights that read the knobs (default 8; 1 = the common rate)")
+    t.add_argument("--mixer-lr-scale", type=float, default=None,
+                   help=f"learning-rate multiplier of the mixers' knob columns (default {MIXER_LR_SCALE:g}; 1 = the "
+                        "common rate)")
+    t.add_argument("--film-lr-scale", type=float, default=None,
+                   help=f"learning-rate multiplier of the FiLM blocks' knob columns (default {FILM_LR_SCALE:g}; 1 = "
+                        "the common rate)")
     t.add_argument("--level-balance", type=float, default=None,
                    help="0..1: how far the loss evens out the settings' output levels (default 0, plain MSE; "
                         "1 = every setting counts as its ESR)")

@@ -220,15 +220,19 @@ class ConditionedWaveNet(KnobModel):
         ``concat``)."""
         return modules_of(self.films, FiLM)
 
-    def knob_weights(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """The weights that read the knobs, each with a 0/1 mask of the same shape marking its knob columns: the
-        first re-channel and every input mixer (``concat``), every FiLM block's 1×1 conv (FiLM). The training
-        recipe gives these elements their own learning rate (:attr:`KnobTrainConfig.knob_lr_scale`)."""
+    def knob_weights(self, part: str = "all") -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The weights that read the knobs, each with a 0/1 mask of the same shape marking its knob columns:
+        ``part="mixers"``, the first re-channel and every input mixer (``concat``); ``"film"``, every FiLM
+        block's 1×1 conv; ``"all"``, both. The training recipe gives each part its own learning rate
+        (:attr:`KnobTrainConfig.mixer_lr_scale`, :attr:`KnobTrainConfig.film_lr_scale`)."""
+        if part not in ("all", "mixers", "film"):
+            raise ConfigError(f"part must be 'all', 'mixers' or 'film', got {part!r}")
         convs = []
-        if self.mechanism == "concat":
+        if self.mechanism == "concat" and part != "film":
             convs.append(self.layer_arrays[0].rechannel)
             convs.extend(layer.input_mixer for array in self.layer_arrays for layer in array.dilated_layers)
-        convs.extend(block.conv for block in self.film_blocks)
+        if part != "mixers":
+            convs.extend(block.conv for block in self.film_blocks)
         out = []
         for conv in convs:
             mask = torch.zeros_like(conv.weight)

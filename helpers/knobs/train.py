@@ -2,8 +2,8 @@
 
 :class:`KnobTask` draws, for every crop, a *recording* (a knob setting) from the training settings and gives
 the model that setting's encoded knob vector; held-out settings (role ``heldout``) are never drawn. The weights
-that read the knobs learn at their own rate (:attr:`KnobTrainConfig.knob_lr_scale`, through the engine's
-:meth:`~helpers.training.Task.lr_scales`). Validation:
+that read the knobs learn at their own rates (:attr:`KnobTrainConfig.mixer_lr_scale`,
+:attr:`KnobTrainConfig.film_lr_scale`, through the engine's :meth:`~helpers.training.Task.lr_scales`). Validation:
 plain ESR on the validation time range of the training settings (seen settings, unseen audio), averaged over
 the settings. The loss can even out the settings' output levels (:attr:`KnobTrainConfig.level_balance`,
 :func:`level_weights`). The rest (MSE loss, warm-up and decay over a time budget, clipping, checkpoints, resume,
@@ -34,6 +34,10 @@ from helpers.knobs.space import KnobSpace
 from helpers.losses import CombinedLoss
 from helpers.runtime import seed_everything
 
+#: default learning-rate multipliers of the mixers' and the FiLM blocks' knob columns (:class:`KnobTrainConfig`)
+MIXER_LR_SCALE = 1.0
+FILM_LR_SCALE = 16.0
+
 
 @dataclass
 class KnobTrainConfig(training.TrainConfig):
@@ -53,10 +57,13 @@ class KnobTrainConfig(training.TrainConfig):
     val_seconds: float | None = 2.0  #: validation audio per setting (None = the whole range)
     epochs: int = 20
     lr: float = 8e-3
-    #: learning-rate multiplier of the weights that read the knobs (:meth:`ConditionedWaveNet.knob_weights`; the
-    #: mixers' and FiLM blocks' knob columns, which start at zero and must travel far; Adam moves a weight by about
-    #: the rate per step). 1 = the rate of every other weight. Not used by the LSTM.
-    knob_lr_scale: float = 8.0
+    #: learning-rate multipliers of the weights that read the knobs (:meth:`ConditionedWaveNet.knob_weights`),
+    #: whose knob columns start at zero and must travel far (Adam moves a weight by about the rate per step); 1 =
+    #: the rate of every other weight; not used by the LSTM. ``mixer_lr_scale``: the knob columns of the first
+    #: re-channel and the input mixers (concat); ``film_lr_scale``: those of the FiLM blocks' 1×1 convs.
+    #: Step-matched, FiLM gained most at 16 and the mixers at 1 (README, Benchmarks: "The knobs' own rates").
+    mixer_lr_scale: float = MIXER_LR_SCALE
+    film_lr_scale: float = FILM_LR_SCALE
     #: how far the loss evens out the settings' levels, 0..1: each setting's crops are weighed by
     #: ``(mean power ÷ its target's power) ** (level_balance / 2)`` (:func:`level_weights`). 0 = plain MSE, which
     #: counts a setting that plays 5× louder 25× more (the demo overdrive's settings span 0.05–0.28 RMS) and
@@ -71,8 +78,9 @@ class KnobTrainConfig(training.TrainConfig):
         if not 0.0 <= self.level_balance <= 1.0:
             raise ConfigError(f"level_balance must be between 0 (plain MSE) and 1 (per-setting ESR), got "
                               f"{self.level_balance}")
-        if not self.knob_lr_scale > 0:
-            raise ConfigError(f"knob_lr_scale must be a positive multiplier of the rate, got {self.knob_lr_scale}")
+        for name in ("mixer_lr_scale", "film_lr_scale"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be a positive multiplier of the rate, got {getattr(self, name)}")
 
     def model_kwargs(self) -> dict[str, Any]:
         if self.kind == "lstm":
@@ -130,10 +138,13 @@ class KnobTask(training.Task[KnobModel]):
         return self.loss_fn(net(x, k) * w, y * w)
 
     def lr_scales(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """``knob_lr_scale`` on the knob columns of the WaveNets' knob-reading weights (none for the LSTM)."""
-        if not isinstance(self.model, ConditionedWaveNet) or self.config.knob_lr_scale == 1.0:
+        """``mixer_lr_scale`` and ``film_lr_scale`` on the knob columns of the WaveNets' knob-reading weights
+        (none for the LSTM, none where a scale is 1)."""
+        if not isinstance(self.model, ConditionedWaveNet):
             return []
-        return [(w, 1.0 + (self.config.knob_lr_scale - 1.0) * mask) for w, mask in self.model.knob_weights()]
+        return [(w, 1.0 + (scale - 1.0) * mask)
+                for part, scale in (("mixers", self.config.mixer_lr_scale), ("film", self.config.film_lr_scale))
+                if scale != 1.0 for w, mask in self.model.knob_weights(part)]
 
     def validate(self, model: nn.Module) -> dict[str, float]:
         return {"val_esr": evaluate_settings(self.model, self.data, self.encoding, list(self.train_idx),
@@ -181,10 +192,10 @@ def recipe(kind: str = "concat", *, quick: bool = False, **overrides: Any) -> Kn
     Full mode: ``FULL_TRAINING`` (a 600 s wall-clock budget, up to 1000 epochs, 8 crops × 16,384 output
     samples) on ``workers="auto"`` single-threaded CPU processes, NAM preset ``standard``; the engine's
     schedule then warms the rate up over the first 10 % of the budget and decays it to 5 % at its end (MSE
-    loss, Adam 8e-3 with the knob-reading weights at ``knob_lr_scale`` = 8 × that rate: the
-    :class:`KnobTrainConfig` defaults), 0.6 s of validation audio per setting. Quick mode: ``QUICK_TRAINING``
-    (4 epochs of 12 steps, 4 × 8192-sample crops) in one process, preset ``nano``, 0.5 s of validation audio per
-    setting.
+    loss, Adam 8e-3 with the knob columns of the mixers at ``mixer_lr_scale`` and of the FiLM blocks at
+    ``film_lr_scale`` × that rate: the :class:`KnobTrainConfig` defaults), 0.6 s of validation audio per setting.
+    Quick mode: ``QUICK_TRAINING`` (4 epochs of 12 steps, 4 × 8192-sample crops) in one process, preset
+    ``nano``, 0.5 s of validation audio per setting.
     ``kind="lstm"`` drops the preset. ``overrides`` (any :class:`KnobTrainConfig` field) win, e.g.
     ``budget_s=60.0 * minutes``.
     """
