@@ -64,11 +64,13 @@ def test_knob_weights_get_their_own_learning_rates(data):
     for w, s in scales:
         knob = 16.0 if id(w) in films else 4.0
         assert s.shape == w.shape and torch.all(s[:, 0] == 1.0) and torch.all(s[:, 1:] == knob)  # audio column: 1
-    only_film = KnobTask(data, KnobTrainConfig(kind="concat+film", mixer_lr_scale=1.0, **SMALL))
-    assert {id(w) for w, _ in only_film.lr_scales()} == {id(b.conv.weight) for b in only_film.model.film_blocks}
     film = KnobTask(data, KnobTrainConfig(kind="film", mixer_lr_scale=1.0, film_lr_scale=1.0, **SMALL))
     assert film.lr_scales() == []
-    assert KnobTask(data, KnobTrainConfig(kind="concat", **SMALL)).lr_scales() == []  # default: mixers at 1
+    concat = KnobTask(data, KnobTrainConfig(kind="concat", **SMALL)).lr_scales()  # defaults: mixers alone at 8,
+    assert len(concat) == 1 + layers and all(torch.all(s[:, 1:] == 8.0) for _, s in concat)
+    both = KnobTask(data, KnobTrainConfig(kind="concat+film", **SMALL))  # at 1 beside FiLM, FiLM at 16
+    assert {id(w) for w, _ in both.lr_scales()} == {id(b.conv.weight) for b in both.model.film_blocks}
+    assert all(torch.all(s[:, 1:] == 16.0) for _, s in both.lr_scales())
     assert KnobTask(data, KnobTrainConfig(kind="lstm", hidden_size=4, **SMALL)).lr_scales() == []
     with pytest.raises(ConfigError, match="part must be 'all', 'mixers' or 'film'"):
         model.knob_weights("gains")

@@ -34,8 +34,10 @@ from helpers.knobs.space import KnobSpace
 from helpers.losses import CombinedLoss
 from helpers.runtime import seed_everything
 
-#: default learning-rate multipliers of the mixers' and the FiLM blocks' knob columns (:class:`KnobTrainConfig`)
-MIXER_LR_SCALE = 1.0
+#: default learning-rate multipliers of the knob columns (:class:`KnobTrainConfig`): the mixers' when they are the
+#: only knob path (plain concat), the mixers' beside FiLM blocks, the FiLM blocks'
+MIXER_LR_SCALE = 8.0
+MIXER_LR_SCALE_WITH_FILM = 1.0
 FILM_LR_SCALE = 16.0
 
 
@@ -60,9 +62,10 @@ class KnobTrainConfig(training.TrainConfig):
     #: learning-rate multipliers of the weights that read the knobs (:meth:`ConditionedWaveNet.knob_weights`),
     #: whose knob columns start at zero and must travel far (Adam moves a weight by about the rate per step); 1 =
     #: the rate of every other weight; not used by the LSTM. ``mixer_lr_scale``: the knob columns of the first
-    #: re-channel and the input mixers (concat); ``film_lr_scale``: those of the FiLM blocks' 1×1 convs.
-    #: Step-matched, FiLM gained most at 16 and the mixers at 1 (README, Benchmarks: "The knobs' own rates").
-    mixer_lr_scale: float = MIXER_LR_SCALE
+    #: re-channel and the input mixers (concat; None: 8 when they are the model's only knob path, 1 beside FiLM
+    #: blocks); ``film_lr_scale``: those of the FiLM blocks' 1×1 convs. Measured: README, Benchmarks, "The knobs'
+    #: own rates" (concat + FiLM gained most with FiLM at 16 and its mixers at 1; concat alone did better at 8).
+    mixer_lr_scale: float | None = None
     film_lr_scale: float = FILM_LR_SCALE
     #: how far the loss evens out the settings' levels, 0..1: each setting's crops are weighed by
     #: ``(mean power ÷ its target's power) ** (level_balance / 2)`` (:func:`level_weights`). 0 = plain MSE, which
@@ -79,8 +82,9 @@ class KnobTrainConfig(training.TrainConfig):
             raise ConfigError(f"level_balance must be between 0 (plain MSE) and 1 (per-setting ESR), got "
                               f"{self.level_balance}")
         for name in ("mixer_lr_scale", "film_lr_scale"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{name} must be a positive multiplier of the rate, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ConfigError(f"{name} must be a positive multiplier of the rate, got {value}")
 
     def model_kwargs(self) -> dict[str, Any]:
         if self.kind == "lstm":
@@ -142,8 +146,11 @@ class KnobTask(training.Task[KnobModel]):
         (none for the LSTM, none where a scale is 1)."""
         if not isinstance(self.model, ConditionedWaveNet):
             return []
+        mixer = self.config.mixer_lr_scale
+        if mixer is None:
+            mixer = MIXER_LR_SCALE_WITH_FILM if self.model.film_blocks else MIXER_LR_SCALE
         return [(w, 1.0 + (scale - 1.0) * mask)
-                for part, scale in (("mixers", self.config.mixer_lr_scale), ("film", self.config.film_lr_scale))
+                for part, scale in (("mixers", mixer), ("film", self.config.film_lr_scale))
                 if scale != 1.0 for w, mask in self.model.knob_weights(part)]
 
     def validate(self, model: nn.Module) -> dict[str, float]:
