@@ -107,8 +107,6 @@ def _train(args: argparse.Namespace) -> int:
 
 @cli_entry
 def main(argv: list[str] | None = None) -> int:
-    from helpers.knobs.train import FILM_LR_SCALE, MIXER_LR_SCALE, MIXER_LR_SCALE_WITH_FILM  # for --help
-
     parser = argparse.ArgumentParser(prog="python -m helpers.knobs", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -128,11 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--preset", default=None, help="NAM preset of the WaveNets (default standard; nano with --quick)")
     t.add_argument("--encoding", default="values", help="knob encoding: values or onehot")
     t.add_argument("--mixer-lr-scale", type=float, default=None,
-                   help=f"learning-rate multiplier of the mixers' knob columns (default {MIXER_LR_SCALE:g} for "
-                        f"--kind concat, {MIXER_LR_SCALE_WITH_FILM:g} beside FiLM; 1 = the common rate)")
+                   help="learning-rate multiplier of the mixers' knob columns (default 8 for --kind concat, 1 beside "
+                        "FiLM; 1 = the common rate)")
     t.add_argument("--film-lr-scale", type=float, default=None,
-                   help=f"learning-rate multiplier of the FiLM blocks' knob columns (default {FILM_LR_SCALE:g}; 1 = "
-                        "the common rate)")
+                   help="learning-rate multiplier of the FiLM blocks' knob columns (default 16; 1 = the common rate)")
     t.add_argument("--level-balance", type=float, default=None,
                    help="0..1: how far the loss evens out the settings' output levels (default 0, plain MSE; "
                         "1 = every setting counts as its ESR)")
