@@ -11,7 +11,7 @@ from helpers.errors import CheckpointError, ConfigError, DataError
 from helpers.knobs.dataset import ensure_demo_knob_dataset, load_knob_dataset
 from helpers.knobs.evaluate import esr_grid, evaluation_clip, interpolation_curve
 from helpers.knobs.listen import knob_player
-from helpers.knobs.train import KnobTask, KnobTrainConfig, level_weights, load_trained, train_knobs
+from helpers.knobs.train import KnobTask, KnobTrainConfig, level_weights, load_trained, recipe, train_knobs
 from helpers.tracking import read_offline_archive
 
 SMALL = dict(epochs=3, steps_per_epoch=6, batch_size=4, crop_length=2048, val_seconds=0.25, progress=False,
@@ -49,6 +49,16 @@ def test_knob_training_on_two_cpu_workers_with_the_amp_recipe(data, tmp_path):
     assert r.history[-1]["val_esr"] < r.history[0]["val_esr"]
     model, _, _ = load_trained(r.best_path)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), r.model.state_dict().values()))
+
+
+def test_the_full_recipe_cuts_the_amp_recipes_samples_per_step_into_more_crops():
+    from helpers.amp.workflow import FULL_TRAINING, QUICK_TRAINING
+
+    full, quick = recipe("concat+film"), recipe("concat+film", quick=True)
+    assert (full.batch_size, full.crop_length) == (16, 8192)  # twice the settings per step of 8 × 16,384
+    assert full.batch_size * full.crop_length == FULL_TRAINING["batch_size"] * FULL_TRAINING["crop_length"]
+    assert (quick.batch_size, quick.crop_length) == (QUICK_TRAINING["batch_size"], QUICK_TRAINING["crop_length"])
+    assert recipe("concat", batch_size=8, crop_length=16384).batch_size == 8  # overrides win
 
 
 def test_knob_weights_get_their_own_learning_rates(data):

@@ -39,6 +39,9 @@ from helpers.runtime import seed_everything
 MIXER_LR_SCALE = 8.0
 MIXER_LR_SCALE_WITH_FILM = 1.0
 FILM_LR_SCALE = 16.0
+#: full-mode crops of :func:`recipe`: the amp recipe's output samples per step (8 × 16,384) cut into twice as many
+#: crops, so every step sees about twice as many settings (README, Benchmarks, "More settings per step")
+FULL_KNOB_CROPS: dict[str, int] = {"batch_size": 16, "crop_length": 8192}
 
 
 @dataclass
@@ -196,8 +199,9 @@ def train_knobs(data: KnobData, cfg: KnobTrainConfig | None = None, **overrides:
 def recipe(kind: str = "concat", *, quick: bool = False, **overrides: Any) -> KnobTrainConfig:
     """The amp recipe for a conditioned model: :mod:`helpers.amp.workflow`'s training settings, reused.
 
-    Full mode: ``FULL_TRAINING`` (a 600 s wall-clock budget, up to 1000 epochs, 8 crops × 16,384 output
-    samples) on ``workers="auto"`` single-threaded CPU processes, NAM preset ``standard``; the engine's
+    Full mode: ``FULL_TRAINING`` (a 600 s wall-clock budget, up to 1000 epochs) with :data:`FULL_KNOB_CROPS`
+    (16 crops × 8192 output samples, each crop a setting drawn at random) on ``workers="auto"``
+    single-threaded CPU processes, NAM preset ``standard``; the engine's
     schedule then warms the rate up over the first 10 % of the budget and decays it to 5 % at its end (MSE
     loss, Adam 8e-3 with the knob columns of the mixers at ``mixer_lr_scale`` and of the FiLM blocks at
     ``film_lr_scale`` × that rate: the :class:`KnobTrainConfig` defaults), 0.6 s of validation audio per setting.
@@ -208,7 +212,7 @@ def recipe(kind: str = "concat", *, quick: bool = False, **overrides: Any) -> Kn
     """
     from helpers.amp.workflow import FULL_TRAINING, QUICK_TRAINING
 
-    base: dict[str, Any] = dict(QUICK_TRAINING) if quick else {**FULL_TRAINING, "workers": "auto"}
+    base: dict[str, Any] = dict(QUICK_TRAINING) if quick else {**FULL_TRAINING, **FULL_KNOB_CROPS, "workers": "auto"}
     base.update(preset="nano" if quick else "standard")
     # validation audio per setting: quick 0.5 s; full 0.6 s × the settings (16 in the demo: ~10 s, what a
     # single-setting run validates on, instead of 2 s × 16 of inference between epochs)
